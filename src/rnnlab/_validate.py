@@ -1,0 +1,88 @@
+"""Checks at the public boundary.
+
+Every message names the argument, what was expected and what came, so a user can fix the call
+without reading the source.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def as_rng(rng: int | np.random.Generator | None, name: str = "rng") -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` from an int seed or a Generator (never global state)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"{name}: expected a non-negative int seed, got {rng}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"{name}: expected an int seed or numpy.random.Generator, got {type(rng).__name__}"
+    )
+
+
+def as_float_dtype(dtype: object, name: str = "dtype") -> np.dtype:
+    """Return float32 or float64 as a ``np.dtype``; anything else is a TypeError."""
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{name}: expected numpy.float32 or numpy.float64, got {dtype!r}") from None
+    if dt not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected numpy.float32 or numpy.float64, got {dt}")
+    return dt
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Return ``value`` as int if it is an integer >= 1."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value}")
+    return int(value)
+
+
+def check_positive_float(name: str, value: object) -> float:
+    """Return ``value`` as float if it is a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive finite number, got {value}")
+    return float(value)
+
+
+def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; the error lists them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+def check_array(
+    name: str,
+    a: object,
+    ndim: int | None = None,
+    dtype: np.dtype | type | None = None,
+    shape: Sequence[int | None] | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    """Check an ndarray's type, rank, dtype, shape (``None`` entries are free) and finiteness."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, got {type(a).__name__}")
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-d array, got shape {a.shape} ({a.ndim}-d)")
+    if dtype is not None and a.dtype != np.dtype(dtype):
+        raise TypeError(f"{name}: expected dtype {np.dtype(dtype)}, got {a.dtype}")
+    if shape is not None:
+        if len(shape) != a.ndim or any(s is not None and s != d for s, d in zip(shape, a.shape)):
+            want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name}: expected shape {want}, got {a.shape}")
+    if finite and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+        bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+    return a

@@ -1,0 +1,46 @@
+"""The ``rnnlab`` command.
+
+Each sub-command lives in its own module of this package and only parses arguments and calls
+library functions. Errors the library raises for bad input (``ValueError``/``TypeError``) and
+missing files become one readable line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# Sub-command modules; each defines a click command named ``command``.
+_COMMANDS = ("tour",)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnnlab")
+def cli() -> None:
+    """rnnlab: recurrent networks with hand-written, verified backpropagation through time."""
+
+
+for _name in _COMMANDS:
+    cli.add_command(importlib.import_module(f"rnnlab.cli.{_name}").command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 failure, 2 bad input)."""
+    try:
+        cli.main(args=argv, prog_name="rnnlab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("rnnlab: aborted", err=True)
+        return 1
+    except click.ClickException as exc:  # usage errors: unknown option, bad choice, ...
+        click.echo(f"rnnlab: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+        click.echo(f"rnnlab: error: {exc}", err=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Fast whole-sequence kernels.
+
+A kernel pair has exactly the signatures of :func:`rnnlab.cells.reference_forward` and
+:func:`rnnlab.cells.reference_backward` and must return the same values and the same cache.
+Kernels register per cell family; a layer with ``backend="fast"`` uses the registered pair when
+it supports the cell's options and falls back to the reference loop otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..cells.base import Cell
+
+ForwardFn = Callable[..., tuple]
+BackwardFn = Callable[..., tuple]
+Supports = Callable[[Cell], bool]
+
+_KERNELS: dict[str, tuple[ForwardFn, BackwardFn, Supports]] = {}
+
+
+def register(family: str, forward: ForwardFn, backward: BackwardFn, supports: Supports) -> None:
+    """Register the fast pair for a cell family (``"rnn"``, ``"lstm"``, ``"gru"``)."""
+    _KERNELS[family] = (forward, backward, supports)
+
+
+def lookup(cell: Cell) -> tuple[ForwardFn, BackwardFn] | None:
+    """The fast (forward, backward) for this cell, or ``None`` if none supports it."""
+    entry = _KERNELS.get(cell.family)
+    if entry is None or not entry[2](cell):
+        return None
+    return entry[0], entry[1]
