@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from tolerances import STEPWISE_REL
 
 import rnnlab
 from rnnlab.gradcheck import relative_error
+from tolerances import STEPWISE_REL
 
 FACTORIES = {
     "rnn": lambda **kw: rnnlab.RNN(3, 5, **kw),
@@ -24,8 +24,9 @@ def test_single_steps_equal_whole_sequence(kind, rng):
         y_t, state, _ = layer.forward(x[t : t + 1], state)
         ys.append(y_t)
     assert relative_error(np.concatenate(ys), y) <= STEPWISE_REL
-    for a, b in zip(state if isinstance(state, tuple) else [state],
-                    s_T if isinstance(s_T, tuple) else [s_T]):
+    for a, b in zip(
+        state if isinstance(state, tuple) else [state], s_T if isinstance(s_T, tuple) else [s_T]
+    ):
         assert relative_error(a, b) <= STEPWISE_REL
 
 
@@ -78,6 +79,7 @@ def test_float32_layer_keeps_float32(rng):
 
 # --- bad input: each names the argument, what was expected and what came ----------------------
 
+
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="hidden_size: expected a positive int, got 0"):
         rnnlab.RNN(3, 0)
@@ -87,9 +89,14 @@ def test_bad_constructor_arguments():
         rnnlab.LSTM(3, 2.5)
     with pytest.raises(ValueError, match="num_layers"):
         rnnlab.LSTM(3, 4, num_layers=0)
-    with pytest.raises(ValueError, match="nonlinearity: expected one of tanh, sigmoid, relu, identity; got 'softplus'"):
+    with pytest.raises(
+        ValueError,
+        match="nonlinearity: expected one of tanh, sigmoid, relu, identity; got 'softplus'",
+    ):
         rnnlab.RNN(3, 4, nonlinearity="softplus")
-    with pytest.raises(TypeError, match="dtype: expected numpy.float32 or numpy.float64, got int64"):
+    with pytest.raises(
+        TypeError, match="dtype: expected numpy.float32 or numpy.float64, got int64"
+    ):
         rnnlab.RNN(3, 4, dtype=np.int64)
     with pytest.raises(TypeError, match="rng: expected an int seed"):
         rnnlab.RNN(3, 4, rng="zero")
@@ -147,7 +154,9 @@ def test_state_not_finite(lstm):
 
 
 def test_state_wrong_shape(lstm):
-    with pytest.raises(ValueError, match=r"state \(h\): expected shape \(2, 2, 4\), got \(1, 2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"state \(h\): expected shape \(2, 2, 4\), got \(1, 2, 4\)"
+    ):
         lstm.forward(np.zeros((5, 2, 3)), (np.zeros((1, 2, 4)), np.zeros((2, 2, 4))))
 
 

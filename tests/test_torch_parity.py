@@ -4,10 +4,10 @@ import zlib
 
 import numpy as np
 import pytest
-from tolerances import TORCH_REL_F32, TORCH_REL_F64
 
 from rnnlab.gradcheck import relative_error
 from rnnlab.interop import from_torch, to_torch, torch_grads
+from tolerances import TORCH_REL_F32, TORCH_REL_F64
 
 torch = pytest.importorskip("torch")
 
@@ -23,8 +23,10 @@ LAYOUTS = {
     "bidirectional": dict(num_layers=1, bidirectional=True),
     "2-layers-bidirectional": dict(num_layers=2, bidirectional=True),
 }
-DTYPES = {"float64": (np.float64, torch.float64, TORCH_REL_F64),
-          "float32": (np.float32, torch.float32, TORCH_REL_F32)}
+DTYPES = {
+    "float64": (np.float64, torch.float64, TORCH_REL_F64),
+    "float32": (np.float32, torch.float32, TORCH_REL_F32),
+}
 
 
 def run_torch(module, x, states, w_y, w_s):
@@ -32,10 +34,17 @@ def run_torch(module, x, states, w_y, w_s):
     st = [torch.tensor(s, requires_grad=True) for s in states]
     y, s_T = module(xt, tuple(st) if len(st) == 2 else st[0])
     s_T = list(s_T) if isinstance(s_T, tuple) else [s_T]
-    loss = (y * torch.tensor(w_y)).sum() + sum((s * torch.tensor(w)).sum() for s, w in zip(s_T, w_s))
+    loss = (y * torch.tensor(w_y)).sum() + sum(
+        (s * torch.tensor(w)).sum() for s, w in zip(s_T, w_s)
+    )
     loss.backward()
-    return (y.detach().numpy(), [s.detach().numpy() for s in s_T], xt.grad.numpy(),
-            [s.grad.numpy() for s in st], torch_grads(module))
+    return (
+        y.detach().numpy(),
+        [s.detach().numpy() for s in s_T],
+        xt.grad.numpy(),
+        [s.grad.numpy() for s in st],
+        torch_grads(module),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -36,7 +36,9 @@ class Activation:
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation("tanh", np.tanh, lambda y: 1.0 - y * y, 1.0),
     "sigmoid": Activation("sigmoid", sigmoid, lambda y: y * (1.0 - y), 0.25),
-    "relu": Activation("relu", lambda z: np.maximum(z, 0.0), lambda y: (y > 0).astype(y.dtype), 1.0),
+    "relu": Activation(
+        "relu", lambda z: np.maximum(z, 0.0), lambda y: (y > 0).astype(y.dtype), 1.0
+    ),
     "identity": Activation("identity", lambda z: z.copy(), lambda y: np.ones_like(y), 1.0),
 }
 

@@ -36,10 +36,13 @@ def _check_module(module: Any) -> str:
     torch = _torch()
     if not isinstance(module, torch.nn.RNNBase) or module.mode not in _TORCH_MODES:
         raise TypeError(
-            f"module: expected torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU, got {type(module).__name__}"
+            "module: expected torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU, "
+            f"got {type(module).__name__}"
         )
     if getattr(module, "proj_size", 0):
-        raise ValueError(f"module: LSTM projections have no rnnlab counterpart, got proj_size={module.proj_size}")
+        raise ValueError(
+            f"module: LSTM projections have no rnnlab counterpart, got proj_size={module.proj_size}"
+        )
     return _TORCH_MODES[module.mode]
 
 
@@ -57,7 +60,9 @@ def from_torch(module: Any) -> RecurrentLayer:
     kw = dict(num_layers=module.num_layers, bidirectional=module.bidirectional, dtype=dtype)
     if family == "rnn":
         nonlin = "tanh" if module.mode == "RNN_TANH" else "relu"
-        layer: RecurrentLayer = RNN(module.input_size, module.hidden_size, nonlinearity=nonlin, **kw)
+        layer: RecurrentLayer = RNN(
+            module.input_size, module.hidden_size, nonlinearity=nonlin, **kw
+        )
     elif family == "lstm":
         layer = LSTM(module.input_size, module.hidden_size, **kw)
     else:
@@ -99,9 +104,12 @@ def to_torch(layer: RecurrentLayer) -> Any:
     if family == "rnn":
         if layer.cell.nonlinearity not in ("tanh", "relu"):
             raise ValueError(
-                f"layer: torch.nn.RNN supports nonlinearity tanh or relu, got {layer.cell.nonlinearity!r}"
+                "layer: torch.nn.RNN supports nonlinearity tanh or relu, "
+                f"got {layer.cell.nonlinearity!r}"
             )
-        module = torch.nn.RNN(layer.input_size, layer.hidden_size, nonlinearity=layer.cell.nonlinearity, **kw)
+        module = torch.nn.RNN(
+            layer.input_size, layer.hidden_size, nonlinearity=layer.cell.nonlinearity, **kw
+        )
     elif family == "lstm":
         if layer.cell.peepholes or not layer.cell.forget_gate:
             raise ValueError(

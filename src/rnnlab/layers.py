@@ -9,7 +9,6 @@ for the backward direction), e.g. ``W_hh_l0``, ``b_h_l1_reverse``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from . import kernels
 from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_int
 from .cells import Cell, GRUCell, LSTMCell, RNNCell, reference_backward, reference_forward
 
-StateArg = Union[np.ndarray, tuple[np.ndarray, np.ndarray], None]
+StateArg = np.ndarray | tuple[np.ndarray, np.ndarray] | None
 BACKENDS = ("fast", "reference")
 
 
@@ -145,7 +144,9 @@ class RecurrentLayer:
             for d in range(self.num_directions):
                 row = layer * self.num_directions + d
                 seq = inp[::-1] if d else inp  # the reverse direction reads time backwards
-                y_d, s_T, c = fwd(self.cell, self.cell_params(layer, d), seq, tuple(s[row] for s in init))
+                y_d, s_T, c = fwd(
+                    self.cell, self.cell_params(layer, d), seq, tuple(s[row] for s in init)
+                )
                 for k, s in enumerate(s_T):
                     final[k][row] = s
                 outs.append(y_d[::-1] if d else y_d)
@@ -162,7 +163,9 @@ class RecurrentLayer:
         ``grads`` with the keys and shapes of :attr:`params`.
         """
         if not isinstance(cache, LayerCache):
-            raise TypeError(f"cache: expected the LayerCache from forward, got {type(cache).__name__}")
+            raise TypeError(
+                f"cache: expected the LayerCache from forward, got {type(cache).__name__}"
+            )
         T, B, _ = cache.input_shape
         H, D = self.hidden_size, self.num_directions
         check_array("dy", dy, ndim=3, dtype=self.dtype, shape=(T, B, D * H))
@@ -226,8 +229,14 @@ class RNN(RecurrentLayer):
         backend: str = "fast",
     ) -> None:
         super().__init__(
-            RNNCell(nonlinearity), input_size, hidden_size, num_layers, bidirectional, rng,
-            dtype, backend,
+            RNNCell(nonlinearity),
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            rng,
+            dtype,
+            backend,
         )
 
     @property
@@ -259,15 +268,23 @@ class LSTM(RecurrentLayer):
         backend: str = "fast",
     ) -> None:
         super().__init__(
-            LSTMCell(peepholes=peepholes, forget_gate=forget_gate), input_size, hidden_size,
-            num_layers, bidirectional, rng, dtype, backend,
+            LSTMCell(peepholes=peepholes, forget_gate=forget_gate),
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            rng,
+            dtype,
+            backend,
         )
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float)):
             raise TypeError(f"forget_bias: expected a number, got {type(forget_bias).__name__}")
         if not np.isfinite(forget_bias):
             raise ValueError(f"forget_bias: expected a finite number, got {forget_bias}")
         if forget_bias and not forget_gate:
-            raise ValueError("forget_bias: a forget bias needs forget_gate=True, got forget_gate=False")
+            raise ValueError(
+                "forget_bias: a forget bias needs forget_gate=True, got forget_gate=False"
+            )
         if forget_bias:
             H = self.hidden_size
             for name, value in self.params.items():
