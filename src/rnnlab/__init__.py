@@ -1,10 +1,52 @@
 """rnnlab: recurrent networks with hand-written, verified backpropagation through time."""
 
-from . import activations, cells, kernels
+from . import activations, cells, init, kernels, losses, optim, tasks
 from .cells import GRUCell, LSTMCell, RNNCell
 from .layers import GRU, LSTM, RNN, LayerCache, RecurrentLayer
+from .optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    ConstantLR,
+    CosineDecay,
+    ExponentialDecay,
+    Momentum,
+    RMSprop,
+    StepDecay,
+    clip_grad_norm,
+    clip_grad_value,
+    global_norm,
+    make_optimizer,
+    make_schedule,
+)
+from .readout import Readout, readout_loss
+from .tasks import TASKS, Batch, Task, get_task
 
 __all__ = [
+    "SGD",
+    "TASKS",
+    "Adagrad",
+    "Adam",
+    "Batch",
+    "ConstantLR",
+    "CosineDecay",
+    "ExponentialDecay",
+    "Momentum",
+    "RMSprop",
+    "Readout",
+    "StepDecay",
+    "Task",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "get_task",
+    "global_norm",
+    "init",
+    "losses",
+    "make_optimizer",
+    "make_schedule",
+    "optim",
+    "readout_loss",
+    "tasks",
     "GRU",
     "GRUCell",
     "LSTM",

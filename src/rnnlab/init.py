@@ -1,0 +1,201 @@
+"""Weight initialisers with an explicit ``rng``, and :func:`initialize` for a layer's params dict.
+
+Shapes follow PyTorch: a weight is ``(fan_out, fan_in)``. Gated cells stack their gate blocks
+along the rows (LSTM ``i, f, g, o``; GRU ``r, z, n``); the recurrent schemes are applied to each
+``(H, H)`` block of ``W_hh`` on its own, as a gate is its own small recurrent map.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_float
+
+SCHEMES = ("uniform", "xavier", "orthogonal", "identity")
+CELLS = ("rnn", "lstm", "gru")
+
+
+def _shape2(shape: object) -> tuple[int, int]:
+    if (
+        not isinstance(shape, tuple)
+        or len(shape) != 2
+        or not all(isinstance(s, numbers.Integral) and s > 0 for s in shape)
+    ):
+        raise ValueError(f"shape: expected a tuple of two positive ints, got {shape!r}")
+    return int(shape[0]), int(shape[1])
+
+
+def uniform(
+    shape: tuple[int, ...], a: float, rng: int | np.random.Generator, dtype: object = np.float64
+) -> np.ndarray:
+    """Entries ``U(-a, a)``."""
+    a = check_positive_float("a", a)
+    return as_rng(rng).uniform(-a, a, size=shape).astype(as_float_dtype(dtype))
+
+
+def xavier(
+    shape: tuple[int, int],
+    rng: int | np.random.Generator,
+    gain: float = 1.0,
+    dtype: object = np.float64,
+) -> np.ndarray:
+    """Glorot & Bengio 2010 uniform: ``U(-a, a)``, ``a = gain sqrt(6 / (fan_in + fan_out))``."""
+    fan_out, fan_in = _shape2(shape)
+    gain = check_positive_float("gain", gain)
+    return uniform(shape, gain * np.sqrt(6.0 / (fan_in + fan_out)), rng, dtype)
+
+
+def orthogonal(
+    shape: tuple[int, int],
+    rng: int | np.random.Generator,
+    gain: float = 1.0,
+    dtype: object = np.float64,
+) -> np.ndarray:
+    """Saxe et al. 2014: QR of a Gaussian matrix, columns' signs fixed by ``sign(diag(R))``.
+
+    The sign fix makes the result Haar-distributed. Non-square shapes get orthonormal rows or
+    columns, whichever there are fewer of.
+    """
+    rows, cols = _shape2(shape)
+    gain = check_positive_float("gain", gain)
+    a = as_rng(rng).standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)  # column signs
+    if rows < cols:
+        q = q.T
+    return (gain * q).astype(as_float_dtype(dtype))
+
+
+def identity(shape: tuple[int, int], scale: float = 1.0, dtype: object = np.float64) -> np.ndarray:
+    """``scale * I`` (IRNN, Le, Jaitly & Hinton 2015); rectangular shapes: ones on the diagonal."""
+    rows, cols = _shape2(shape)
+    scale = check_positive_float("scale", scale)
+    return scale * np.eye(rows, cols, dtype=as_float_dtype(dtype))
+
+
+def spectral_radius(W: np.ndarray) -> float:
+    """``max |eigenvalue|`` of a square matrix."""
+    W = check_array("W", W, ndim=2)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"W: expected a square matrix, got shape {W.shape}")
+    return float(np.max(np.abs(np.linalg.eigvals(W.astype(np.float64)))))
+
+
+def scale_spectral_radius(W: np.ndarray, rho: float) -> np.ndarray:
+    """``W * rho / spectral_radius(W)``: the same matrix with spectral radius ``rho``."""
+    rho = check_positive_float("rho", rho)
+    current = spectral_radius(W)
+    if current == 0:
+        raise ValueError("W: expected a matrix with a non-zero eigenvalue, got spectral radius 0")
+    return (W * (rho / current)).astype(W.dtype)
+
+
+def _gates(cell: str, W_hh: np.ndarray, key: str) -> tuple[int, int]:
+    """(number of gate blocks G, hidden size H) from a ``W_hh`` of shape (G*H, H)."""
+    GH, H = W_hh.shape
+    G, rem = divmod(GH, H)
+    allowed = {"rnn": (1,), "lstm": (3, 4), "gru": (3,)}[cell]
+    if rem or G not in allowed:
+        raise ValueError(
+            f"params[{key!r}]: expected shape (G*H, H) with G in {allowed} for cell {cell!r}, "
+            f"got {W_hh.shape}"
+        )
+    return G, H
+
+
+def initialize(
+    params: dict[str, np.ndarray],
+    scheme: str,
+    rng: int | np.random.Generator,
+    radius: float | None = None,
+    forget_bias: float | None = None,
+    cell: str = "lstm",
+) -> dict[str, np.ndarray]:
+    """Apply ``scheme`` to a recurrent layer's params in place (the arrays keep their identity).
+
+    By key (any ``_l{k}`` / ``_reverse`` suffix):
+
+    - ``W_hh*`` (recurrent): per ``(H, H)`` gate block, ``uniform`` ``U(+-1/sqrt(H))``,
+      ``xavier``, ``orthogonal`` or ``identity``; then, if ``radius`` is given, each block is
+      rescaled to that spectral radius.
+    - ``W_xh*`` (input): per gate block, ``U(+-1/sqrt(H))`` for ``uniform``, Xavier for
+      ``xavier`` and ``orthogonal``, and ``N(0, 0.001^2)`` for ``identity`` (Le et al. 2015).
+    - ``b_*`` biases (``b_h``, GRU's ``b_hn``): zero; then, for an LSTM with a forget gate
+      (``i, f, g, o``), ``b_h[H:2H] = forget_bias`` if given.
+    - LSTM peephole weights ``w_ic, w_fc, w_oc``: zero.
+
+    ``cell`` is ``"rnn"``, ``"lstm"`` or ``"gru"``. Returns ``params``.
+    """
+    scheme = check_choice("scheme", scheme, SCHEMES)
+    cell = check_choice("cell", cell, CELLS)
+    gen = as_rng(rng)
+    if radius is not None:
+        radius = check_positive_float("radius", radius)
+    if forget_bias is not None:
+        if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
+            raise TypeError(f"forget_bias: expected a number, got {type(forget_bias).__name__}")
+        if not np.isfinite(forget_bias):
+            raise ValueError(f"forget_bias: expected a finite number, got {forget_bias}")
+        if cell != "lstm":
+            raise ValueError(f"forget_bias: only an LSTM has a forget gate, got cell={cell!r}")
+    if not isinstance(params, dict) or not params:
+        raise TypeError("params: expected a non-empty dict of numpy arrays")
+    # Sort so that the result depends only on the keys, not on the dict's insertion order.
+    for key in sorted(params):
+        a = params[key]
+        check_array(f"params[{key!r}]", a)
+        if key.startswith("W_hh"):
+            G, H = _gates(cell, a, key)
+            for g in range(G):
+                block = a[g * H : (g + 1) * H]
+                if scheme == "uniform":
+                    new = uniform((H, H), 1.0 / np.sqrt(H), gen)
+                elif scheme == "xavier":
+                    new = xavier((H, H), gen)
+                elif scheme == "orthogonal":
+                    new = orthogonal((H, H), gen)
+                else:
+                    new = identity((H, H))
+                if radius is not None:
+                    new = scale_spectral_radius(new, radius)
+                block[...] = new
+        elif key.startswith("W_xh"):
+            H = a.shape[0] // _gate_count(params, key, cell)
+            for g in range(a.shape[0] // H):
+                shape = (H, a.shape[1])
+                if scheme == "uniform":
+                    new = uniform(shape, 1.0 / np.sqrt(H), gen)
+                elif scheme == "identity":
+                    new = 0.001 * gen.standard_normal(shape)
+                else:
+                    new = xavier(shape, gen)
+                a[g * H : (g + 1) * H] = new
+        elif key.startswith("b_"):
+            a[...] = 0.0
+            if forget_bias is not None and key.startswith("b_h") and not key.startswith("b_hn"):
+                G = _gate_count(params, key, cell)
+                if G != 4:
+                    raise ValueError(
+                        f"forget_bias: params[{key!r}] has {G} gate blocks (no forget gate); "
+                        "expected 4 (i, f, g, o)"
+                    )
+                H = a.shape[0] // 4
+                a[H : 2 * H] = forget_bias
+        elif key[:4] in ("w_ic", "w_fc", "w_oc"):
+            a[...] = 0.0
+        else:
+            raise ValueError(
+                f"params: unknown key {key!r}; expected W_hh*, W_xh*, b_* or peephole w_?c*"
+            )
+    return params
+
+
+def _gate_count(params: dict[str, np.ndarray], key: str, cell: str) -> int:
+    """Gate blocks of the layer that ``key`` belongs to, read from its ``W_hh`` partner."""
+    suffix = key[4:] if key.startswith(("W_xh", "b_hn")) else key[3:]
+    partner = "W_hh" + suffix
+    if partner not in params:
+        raise ValueError(f"params: {key!r} has no matching {partner!r}")
+    return _gates(cell, params[partner], partner)[0]

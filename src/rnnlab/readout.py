@@ -1,0 +1,135 @@
+"""Readout ``y = phi_y(W_hy h + b_y)`` on top of a recurrent layer, forward and backward by hand.
+
+Parameters ``{"W_hy": (K, H), "b_y": (K,)}`` in PyTorch's ``nn.Linear`` layout
+(``z = h @ W_hy.T + b_y``). ``phi_y`` is one of ``identity``, ``sigmoid``, ``tanh``, ``softmax``.
+With a cross-entropy loss the loss is taken from the logits ``z`` (``softmax``/``sigmoid`` are then
+only used to report predictions); :func:`readout_loss` does the pairing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import losses
+from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_int
+
+ACTIVATIONS = ("identity", "sigmoid", "tanh", "softmax")
+# The output activation each loss is taken through (``mse`` works with any of them).
+LOSS_ACTIVATION = {"bce": "sigmoid", "ce": "softmax"}
+
+
+@dataclass
+class ReadoutCache:
+    """What :meth:`Readout.backward` needs."""
+
+    h: np.ndarray  # (T, B, H) hidden states the readout saw
+    z: np.ndarray  # (T, B, K) logits W_hy h + b_y
+    y: np.ndarray  # (T, B, K) outputs phi_y(z)
+
+
+class Readout:
+    """``y^t = phi_y(W_hy h^t + b_y)`` applied at every time step.
+
+    ``W_hy`` starts ``U(-1/sqrt(H), 1/sqrt(H))`` (PyTorch's ``nn.Linear`` default) and ``b_y`` at
+    zero.
+    """
+
+    def __init__(
+        self,
+        hidden_size: int,
+        output_size: int,
+        activation: str = "identity",
+        rng: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+    ) -> None:
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.output_size = check_positive_int("output_size", output_size)
+        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self.dtype = as_float_dtype(dtype)
+        gen = as_rng(rng)
+        k = 1.0 / np.sqrt(self.hidden_size)
+        self.params: dict[str, np.ndarray] = {
+            "W_hy": gen.uniform(-k, k, size=(self.output_size, self.hidden_size)).astype(
+                self.dtype
+            ),
+            "b_y": np.zeros(self.output_size, dtype=self.dtype),
+        }
+
+    def __repr__(self) -> str:
+        return f"Readout({self.hidden_size}, {self.output_size}, activation={self.activation!r})"
+
+    def phi(self, z: np.ndarray) -> np.ndarray:
+        """``phi_y(z)`` over the last axis."""
+        if self.activation == "identity":
+            return z
+        if self.activation == "sigmoid":
+            return losses.sigmoid(z).astype(z.dtype, copy=False)
+        if self.activation == "tanh":
+            return np.tanh(z)
+        return losses.softmax(z)
+
+    def forward(self, h: np.ndarray) -> tuple[np.ndarray, ReadoutCache]:
+        """``h (T, B, H) -> y (T, B, K)`` and a cache holding ``h``, ``z`` and ``y``."""
+        h = check_array("h", h, ndim=3, shape=(None, None, self.hidden_size))
+        z = h @ self.params["W_hy"].T + self.params["b_y"]  # (T, B, K)
+        y = self.phi(z)  # (T, B, K)
+        return y, ReadoutCache(h=h, z=z, y=y)
+
+    def backward(
+        self, dout: np.ndarray, cache: ReadoutCache, wrt: str = "y"
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Return ``(dL/dh (T, B, H), {"W_hy": ..., "b_y": ...})``.
+
+        ``wrt="y"``: ``dout`` is ``dL/dy`` and is taken back through ``phi_y``;
+        ``wrt="z"``: ``dout`` is already ``dL/dz`` (losses computed from logits).
+        """
+        check_choice("wrt", wrt, ("y", "z"))
+        dout = check_array("dout", dout, shape=cache.z.shape)
+        if wrt == "z" or self.activation == "identity":
+            dz = dout
+        elif self.activation == "sigmoid":
+            dz = dout * cache.y * (1.0 - cache.y)
+        elif self.activation == "tanh":
+            dz = dout * (1.0 - cache.y * cache.y)
+        else:  # softmax Jacobian-vector product: dz_k = y_k (dy_k - sum_j y_j dy_j)
+            dz = cache.y * (dout - np.sum(cache.y * dout, axis=-1, keepdims=True))
+        K, H = self.output_size, self.hidden_size
+        grads = {
+            "W_hy": dz.reshape(-1, K).T @ cache.h.reshape(-1, H),  # (K, H)
+            "b_y": dz.reshape(-1, K).sum(axis=0),  # (K,)
+        }
+        dh = dz @ self.params["W_hy"]  # (T, B, H)
+        return dh, grads
+
+
+def readout_loss(
+    readout: Readout,
+    h: np.ndarray,
+    targets: np.ndarray,
+    loss: str,
+    mask: np.ndarray | None = None,
+    last: np.ndarray | None = None,
+) -> tuple[float, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Readout, loss and their backward in one call.
+
+    ``loss`` is ``"mse"`` (on ``y = phi_y(z)``), ``"bce"`` (readout activation must be
+    ``sigmoid``) or ``"ce"`` (must be ``softmax``); the last two are computed from the logits.
+    Returns ``(L, dL/dh (T, B, H), readout grads, y (T, B, K))``.
+    """
+    fn = losses.get(loss)
+    need = LOSS_ACTIVATION.get(loss)
+    if need is not None and readout.activation != need:
+        raise ValueError(
+            f"readout.activation: loss {loss!r} needs activation {need!r}, "
+            f"got {readout.activation!r}"
+        )
+    y, cache = readout.forward(h)
+    if loss == "mse":
+        value, dy = fn(y, targets, mask=mask, last=last)
+        dh, grads = readout.backward(dy, cache, wrt="y")
+    else:
+        value, dz = fn(cache.z, targets, mask=mask, last=last)
+        dh, grads = readout.backward(dz, cache, wrt="z")
+    return value, dh, grads, y

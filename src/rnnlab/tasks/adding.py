@@ -1,0 +1,96 @@
+"""Adding problem: Hochreiter & Schmidhuber 1997, "Long Short-Term Memory", Experiment 4.
+
+Each step is a pair (value, marker). Values are ``U[-1, 1]``. A sequence's length is uniform in
+``[T, T + T/10]``. Exactly two pairs are marked with marker 1.0: one of the first ten pairs (value
+X1), then one of the first ``T/2 - 1`` pairs still unmarked (X2). Every other marker is 0 except
+the first and the last pair's, which are -1. (If the first pair is marked, its marker is 1.0 and
+its value is set to 0, as the paper does for X1.) The target, given only at the sequence end, is
+``0.5 + (X1 + X2) / 4``. A sequence is processed correctly when the absolute error at its end is
+below 0.04; the paper tests on 2,560 fresh sequences.
+
+Where the paper is silent or we chose: ``T/10`` and ``T/2`` are floored; "solved" here means all
+``test_size`` (2,560) fresh test sequences are correct (the paper's stopping rule, average
+training error < 0.01 and the last 2,000 training sequences correct, is the trainer's business).
+The first-pair rule is applied whichever of X1/X2 sits there.
+``length`` must be at least 12 so that X2 always has a free slot before the last pair.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .base import Batch, Task, check_int_at_least, last_outputs, lengths_between, pad
+
+
+def marked_sequences(
+    length: int, batch: int, rng: np.random.Generator, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of Experiments 4/5. Returns ``x (T_max, B, 2)``, ``mask (T_max, B)`` and the
+    marked positions ``p1, p2 (B,)``."""
+    lengths = lengths_between(rng, length, length + length // 10, batch)
+    seqs = []
+    p1 = np.empty(batch, dtype=np.int64)
+    p2 = np.empty(batch, dtype=np.int64)
+    for b, n in enumerate(lengths):
+        s = np.zeros((n, 2))
+        s[:, 0] = rng.uniform(low, high, size=n)
+        s[0, 1] = s[n - 1, 1] = -1.0
+        p1[b] = rng.integers(0, 10)
+        free = np.arange(length // 2 - 1)
+        p2[b] = rng.choice(free[free != p1[b]])
+        s[p1[b], 1] = s[p2[b], 1] = 1.0
+        seqs.append(s)
+    x, mask = pad(seqs)
+    return x, mask, p1, p2
+
+
+@dataclass
+class AddingTask(Task):
+    """Hochreiter & Schmidhuber 1997, Exp. 4 (see the module docstring)."""
+
+    length: int = 100  # minimal sequence length T (paper: 100, 500, 1000)
+    tolerance: float = 0.04  # |error| at the sequence end below this is correct (paper)
+    test_size: int = 2560  # fresh test sequences (paper)
+
+    name: ClassVar[str] = "adding"
+    source: ClassVar[str] = "Hochreiter & Schmidhuber 1997, Exp. 4 (adding problem)"
+    loss: ClassVar[str] = "mse"
+    criterion: ClassVar[str] = (
+        "|output - (0.5 + (X1 + X2)/4)| < 0.04 at the sequence end for all 2,560 fresh test "
+        "sequences"
+    )
+    _low: ClassVar[float] = -1.0
+    _high: ClassVar[float] = 1.0
+
+    def __post_init__(self) -> None:
+        self.length = check_int_at_least("length", self.length, 12)
+        self.test_size = check_int_at_least("test_size", self.test_size, 1)
+
+    @property
+    def input_size(self) -> int:
+        return 2
+
+    @property
+    def output_size(self) -> int:
+        return 1
+
+    def _combine(self, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
+        return 0.5 + (x1 + x2) / 4.0
+
+    _first_value: ClassVar[float] = 0.0  # X1 when the first pair is the marked one
+
+    def _sample(self, batch: int, rng: np.random.Generator, split: str) -> Batch:
+        x, mask, p1, p2 = marked_sequences(self.length, batch, rng, self._low, self._high)
+        cols = np.arange(batch)
+        x[0, (p1 == 0) | (p2 == 0), 0] = self._first_value
+        x1, x2 = x[p1, cols, 0], x[p2, cols, 0]
+        y = self._combine(x1, x2)[:, None]  # (B, 1)
+        last = (mask.sum(axis=0) - 1).astype(np.int64)
+        return Batch(x=x, y=y, mask=mask, last=last, info={"p1": p1, "p2": p2})
+
+    def _correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
+        err = last_outputs(outputs, batch) - batch.y  # (B, 1)
+        return np.abs(err[:, 0]) < self.tolerance

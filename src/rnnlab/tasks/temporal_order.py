@@ -1,0 +1,104 @@
+"""Temporal order: Hochreiter & Schmidhuber 1997, "Long Short-Term Memory", Exp. 6a and 6b.
+
+Eight input symbols, one-hot: ``a, b, c, d, B, E, X, Y``. A sequence starts with ``B`` and ends
+with ``E``; every other element is drawn from ``{a, b, c, d}`` except at the relevant positions,
+which hold ``X`` or ``Y``. The class is the order of those symbols:
+
+- Exp. 6a (``symbols=2``): positions ``t1 in [10, 20]``, ``t2 in [50, 60]``, length in
+  ``[100, 110]``; classes ``XX, XY, YX, YY`` (the paper's Q, R, S, U).
+- Exp. 6b (``symbols=3``): ``t1 in [10, 20]``, ``t2 in [33, 43]``, ``t3 in [66, 76]``; 8 classes
+  ``XXX ... YYY``.
+
+Targets only at the sequence end. The paper's success criterion: the final absolute error of all
+output units below 0.3; it reports 31,390 (6a) and 571,100 (6b) training sequences.
+
+Where we chose: the outputs are softmax probabilities trained with cross-entropy (the paper used
+sigmoid units and squared error), and correct means every probability is within 0.3 of the one-hot
+target. ``length`` scales every range proportionally (``length=100`` gives the paper's); positions
+are 0-based with ``B`` at 0. Solved: all 2,560 fresh test sequences correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from .base import Batch, Task, check_int_at_least, last_outputs, lengths_between, pad
+
+SYMBOLS = ("a", "b", "c", "d", "B", "E", "X", "Y")
+_B, _E, _X = 4, 5, 6
+# Relevant-position windows as fractions of the length (the paper's at length 100).
+_WINDOWS = {2: ((0.10, 0.20), (0.50, 0.60)), 3: ((0.10, 0.20), (0.33, 0.43), (0.66, 0.76))}
+
+
+@dataclass
+class TemporalOrderTask(Task):
+    """Hochreiter & Schmidhuber 1997, Exp. 6a (see the module docstring)."""
+
+    symbols: int = 2  # relevant X/Y symbols: 2 (Exp. 6a) or 3 (Exp. 6b)
+    length: int = 100  # minimal sequence length (paper: 100)
+    tolerance: float = 0.3  # every output within this of its target is correct (paper)
+    test_size: int = 2560  # fresh test sequences
+
+    name: ClassVar[str] = "temporal_order"
+    source: ClassVar[str] = "Hochreiter & Schmidhuber 1997, Exp. 6a (temporal order, 2 symbols)"
+    loss: ClassVar[str] = "ce"
+    criterion: ClassVar[str] = (
+        "every output within 0.3 of the one-hot class at the sequence end, for all 2,560 fresh "
+        "test sequences"
+    )
+
+    def __post_init__(self) -> None:
+        if self.symbols not in _WINDOWS:
+            raise ValueError(f"symbols: expected 2 or 3, got {self.symbols!r}")
+        self.length = check_int_at_least("length", self.length, 20)
+        self.test_size = check_int_at_least("test_size", self.test_size, 1)
+
+    @property
+    def input_size(self) -> int:
+        return len(SYMBOLS)
+
+    @property
+    def output_size(self) -> int:
+        return 2**self.symbols
+
+    def windows(self) -> list[tuple[int, int]]:
+        """The inclusive position range of each relevant symbol at this length."""
+        return [
+            (round(lo * self.length), round(hi * self.length)) for lo, hi in _WINDOWS[self.symbols]
+        ]
+
+    def _sample(self, batch: int, rng: np.random.Generator, split: str) -> Batch:
+        lengths = lengths_between(rng, self.length, self.length + self.length // 10, batch)
+        wins = self.windows()
+        seqs, classes = [], np.zeros(batch, dtype=np.int64)
+        positions = np.zeros((batch, self.symbols), dtype=np.int64)
+        for b, n in enumerate(lengths):
+            idx = rng.integers(0, 4, size=n)  # distractors a..d
+            idx[0], idx[n - 1] = _B, _E
+            for j, (lo, hi) in enumerate(wins):
+                positions[b, j] = rng.integers(lo, hi + 1)
+                bit = rng.integers(0, 2)  # 0 = X, 1 = Y
+                idx[positions[b, j]] = _X + bit
+                classes[b] = classes[b] * 2 + bit
+            seqs.append(np.eye(len(SYMBOLS))[idx])
+        x, mask = pad(seqs)
+        last = (lengths - 1).astype(np.int64)
+        return Batch(x=x, y=classes, mask=mask, last=last, info={"positions": positions})
+
+    def _correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
+        p = last_outputs(outputs, batch)  # (B, K)
+        target = np.eye(self.output_size)[batch.y]
+        return np.all(np.abs(p - target) < self.tolerance, axis=1)
+
+
+@dataclass
+class TemporalOrder3Task(TemporalOrderTask):
+    """Hochreiter & Schmidhuber 1997, Exp. 6b: three relevant symbols, eight classes."""
+
+    symbols: int = 3
+
+    name: ClassVar[str] = "temporal_order_3"
+    source: ClassVar[str] = "Hochreiter & Schmidhuber 1997, Exp. 6b (temporal order, 3 symbols)"
