@@ -1,8 +1,11 @@
 """rnnlab: recurrent networks with hand-written, verified backpropagation through time."""
 
-from . import activations, cells, init, kernels, losses, optim, tasks
+from . import activations, cells, checkpoint, init, kernels, losses, model, optim, plots, tasks
+from . import train as training
 from .cells import GRUCell, LSTMCell, RNNCell
+from .checkpoint import load_checkpoint, load_run, save_checkpoint, save_run
 from .layers import GRU, LSTM, RNN, LayerCache, RecurrentLayer
+from .model import EncoderDecoder, SequenceModel
 from .optim import (
     SGD,
     Adagrad,
@@ -21,8 +24,23 @@ from .optim import (
 )
 from .readout import Readout, readout_loss
 from .tasks import TASKS, Batch, Task, get_task
+from .train import Run, TrainConfig, evaluate, train
 
 __all__ = [
+    "EncoderDecoder",
+    "Run",
+    "SequenceModel",
+    "TrainConfig",
+    "checkpoint",
+    "evaluate",
+    "load_checkpoint",
+    "load_run",
+    "model",
+    "plots",
+    "save_checkpoint",
+    "save_run",
+    "train",
+    "training",
     "SGD",
     "TASKS",
     "Adagrad",

@@ -1,0 +1,145 @@
+"""``rnnlab train``: train a model on a task and write the run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from ..train import TrainConfig, config_from_dict, read_config, train, validate_config
+
+# Options that map one-to-one onto TrainConfig fields (CLI name -> field name).
+_FIELDS = {
+    "task": "task",
+    "model": "model",
+    "hidden": "hidden",
+    "layers": "layers",
+    "length": "length",
+    "nonlinearity": "nonlinearity",
+    "optimizer": "optimizer",
+    "lr": "lr",
+    "schedule": "schedule",
+    "clip": "clip",
+    "clip_value": "clip_value",
+    "tbptt": "tbptt",
+    "init": "init",
+    "radius": "radius",
+    "forget_bias": "forget_bias",
+    "batch": "batch",
+    "steps": "steps",
+    "max_sequences": "max_sequences",
+    "time_budget": "time_budget",
+    "eval_every": "eval_every",
+    "eval_size": "eval_size",
+    "seed": "seed",
+    "dtype": "dtype",
+    "out": "out",
+}
+_BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may change
+
+
+@click.command("train")
+@click.option(
+    "--config",
+    "config_file",
+    type=str,
+    default=None,
+    help="TOML file of settings (command-line options override it).",
+)
+@click.option("--task", type=str, default=None, help="Task name (see `rnnlab tasks`).  [adding]")
+@click.option("--model", type=str, default=None, help="rnn | lstm | gru.  [lstm]")
+@click.option("--hidden", type=int, default=None, help="Hidden units per layer.  [task default]")
+@click.option("--layers", type=int, default=None, help="Stacked recurrent layers.  [1]")
+@click.option("--length", type=int, default=None, help="Sequence length T.  [task default]")
+@click.option("--nonlinearity", type=str, default=None, help="Vanilla RNN's phi.  [tanh]")
+@click.option(
+    "--optimizer",
+    type=str,
+    default=None,
+    help="sgd | momentum | nesterov | adam | rmsprop | adagrad.  [adam]",
+)
+@click.option("--lr", type=float, default=None, help="Learning rate.  [task default]")
+@click.option(
+    "--schedule", type=str, default=None, help="constant | step | exponential | cosine.  [constant]"
+)
+@click.option(
+    "--clip",
+    type=float,
+    default=None,
+    help="Gradient-norm threshold (Pascanu et al. 2013, Alg. 1).  [1.0]",
+)
+@click.option("--no-clip", is_flag=True, default=False, help="Turn gradient-norm clipping off.")
+@click.option("--clip-value", type=float, default=None, help="Clip each gradient entry.  [off]")
+@click.option(
+    "--tbptt", type=int, default=None, help="Truncated BPTT chunk length l.  [off: full BPTT]"
+)
+@click.option(
+    "--init",
+    type=str,
+    default=None,
+    help="default | uniform | xavier | orthogonal | identity.  [default]",
+)
+@click.option("--radius", type=float, default=None, help="Spectral radius of W_hh blocks.")
+@click.option(
+    "--forget-bias", type=float, default=None, help="LSTM forget-gate bias.  [task default]"
+)
+@click.option("--batch", type=int, default=None, help="Sequences per update.  [task default]")
+@click.option("--steps", type=int, default=None, help="Updates at most.  [no limit]")
+@click.option(
+    "--max-sequences",
+    type=int,
+    default=None,
+    help="Training sequences at most.  [the paper's count]",
+)
+@click.option("--time-budget", type=float, default=None, help="Seconds at most.  [600]")
+@click.option("--eval-every", type=int, default=None, help="Steps between evaluations.  [50]")
+@click.option(
+    "--eval-size",
+    type=int,
+    default=None,
+    help="Fresh test sequences per evaluation.  [the task's test size]",
+)
+@click.option("--seed", type=int, default=None, help="Random seed.  [0]")
+@click.option("--dtype", type=str, default=None, help="float64 | float32.  [float64]")
+@click.option("--out", type=str, default=None, help="Run folder.  [runs/TASK-MODEL]")
+@click.option("--resume", is_flag=True, default=False, help="Continue the run in --out.")
+@click.option(
+    "--force", is_flag=True, default=False, help="Overwrite the run files in an existing --out."
+)
+@click.option("--quiet", is_flag=True, default=False, help="No progress bar.")
+@click.pass_context
+def command(ctx: click.Context, config_file, no_clip, resume, force, quiet, **opts) -> None:
+    """Train a model on a task; stop when the task's criterion is met or a budget runs out.
+
+    Writes the run folder: config.toml, metrics.csv, model.safetensors, loss-curve.png.
+    """
+    given = {_FIELDS[k]: v for k, v in opts.items() if v is not None}
+    if no_clip:
+        if "clip" in given:
+            raise ValueError("clip: expected either --clip or --no-clip, got both")
+        given["clip"] = None
+    if resume:
+        if "out" not in given:
+            raise ValueError("out: --resume needs --out DIR, the run folder to continue")
+        extra = sorted(set(given) - _BUDGET)
+        if extra or config_file:
+            raise ValueError(
+                "resume: a resumed run keeps its saved settings; only --steps, --max-sequences "
+                f"and --time-budget may change, got {', '.join(extra or ['--config'])}"
+            )
+        cfg = TrainConfig(**given)
+    else:
+        base = read_config(config_file) if config_file else TrainConfig()
+        cfg = config_from_dict({**_as_dict(base), **given})
+        if cfg.out is None:
+            cfg = dataclasses.replace(cfg, out=f"runs/{cfg.task}-{cfg.model}")
+        validate_config(cfg)
+    run = train(cfg, progress=not quiet, resume=resume, force=force, log=click.echo)
+    if run.out is not None:
+        click.echo(f"run folder: {run.out}")
+    if run.status == "diverged":
+        ctx.exit(1)
+
+
+def _as_dict(c: TrainConfig) -> dict:
+    return {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}

@@ -1,0 +1,103 @@
+"""Checkpoints: round trip, atomic replacement, no pickle, run folders."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from rnnlab import checkpoint as ckpt
+from rnnlab.optim import Adam
+
+
+def _params(rng):
+    return {
+        "W_xh_l0": rng.standard_normal((8, 2)),
+        "b_y": rng.standard_normal(3).astype(np.float32),
+    }
+
+
+def test_round_trip_params_optimizer_metadata(tmp_path, rng):
+    params = _params(rng)
+    opt = Adam(1e-2)
+    opt.step(params, {k: np.ones_like(v) for k, v in params.items()})
+    gen = np.random.default_rng(7)
+    gen.random(3)
+    meta = {"step": 3, "rng_state": gen.bit_generator.state, "note": "x", "nan": None}
+    path = tmp_path / "m.safetensors"
+    ckpt.save_checkpoint(path, params, opt.state_dict(), meta)
+    back = ckpt.load_checkpoint(path)
+    assert set(back.params) == set(params)
+    for k in params:
+        assert back.params[k].dtype == params[k].dtype
+        assert np.array_equal(back.params[k], params[k])
+    opt2 = Adam(1e-2)
+    opt2.load_state_dict(back.optimizer_state)
+    assert opt2.t == opt.t
+    for k, v in opt.state_dict().items():
+        assert np.array_equal(opt2.state_dict()[k], v)
+    assert back.metadata["step"] == 3
+    gen2 = np.random.default_rng(0)
+    gen2.bit_generator.state = back.metadata["rng_state"]
+    assert np.array_equal(gen2.random(5), gen.random(5))  # 128-bit state survives JSON
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path, rng, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    ckpt.save_checkpoint(path, _params(rng))
+    before = path.read_bytes()
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save_checkpoint(path, {"a": np.zeros(2)})
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]  # no temp left
+
+
+def test_written_through_a_temporary_name(tmp_path, rng, monkeypatch):
+    seen = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append((os.path.dirname(src), os.path.basename(src), dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    ckpt.save_checkpoint(tmp_path / "m.safetensors", _params(rng))
+    ((folder, name, dst),) = seen
+    assert folder == str(tmp_path) and name != "m.safetensors"
+    assert str(dst) == str(tmp_path / "m.safetensors")
+
+
+def test_load_never_unpickles_and_rejects_other_files(tmp_path):
+    import pickle
+
+    bad = tmp_path / "evil.safetensors"
+    bad.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(ValueError, match="not an rnnlab checkpoint"):
+        ckpt.load_checkpoint(bad)
+    with pytest.raises(FileNotFoundError):
+        ckpt.load_checkpoint(tmp_path / "missing.safetensors")
+    import inspect
+
+    src = inspect.getsource(ckpt)
+    assert "import pickle" not in src and "allow_pickle" not in src
+
+
+def test_metadata_is_json_in_the_header(tmp_path, rng):
+    path = tmp_path / "m.safetensors"
+    ckpt.save_checkpoint(path, _params(rng), metadata={"config": {"task": "adding"}})
+    raw = path.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + n])
+    assert json.loads(header["__metadata__"]["rnnlab"])["metadata"]["config"]["task"] == "adding"
+
+
+def test_bad_params(tmp_path):
+    with pytest.raises(TypeError, match="params"):
+        ckpt.save_checkpoint(tmp_path / "m.safetensors", {"a": [1, 2]})
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,118 @@
+"""The `rnnlab` command: bad input is one line on stderr, exit 2, nothing written."""
+
+import pytest
+
+from rnnlab.cli import main
+
+TINY = [
+    "--length",
+    "12",
+    "--hidden",
+    "4",
+    "--batch",
+    "4",
+    "--eval-every",
+    "3",
+    "--eval-size",
+    "16",
+    "--quiet",
+]
+
+
+def _run(capsys, argv):
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--task", "addin"], "task: expected one of adding"),
+        (["--model", "transformer"], "model: expected one of rnn, lstm, gru"),
+        (["--optimizer", "lbfgs"], "optimizer: expected one of sgd"),
+        (["--length", "0"], "length"),
+        (["--length", "-3"], "length"),
+        (["--lr", "0"], "lr"),
+        (["--lr", "-1e-3"], "lr"),
+        (["--clip", "0"], "clip"),
+        (["--clip", "-1"], "clip"),
+        (["--hidden", "0"], "hidden"),
+        (["--init", "zeros"], "init: expected one of"),
+        (["--config", "missing.toml"], "no such file"),
+        (["--lr", "abc"], "lr"),
+    ],
+)
+def test_bad_train_input(tmp_path, capsys, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(capsys, ["train", *args, "--out", "run"])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("task = [", "not valid TOML"),
+        ('task = "adding"\nwidth = 3\n', "unknown setting"),
+        ('lr = "fast"\n', "lr"),
+        ('model = "tf"\n', "model"),
+    ],
+)
+def test_bad_config_file(tmp_path, capsys, text, needle):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    code, _, err = _run(capsys, ["train", "--config", str(cfg), "--out", str(tmp_path / "run")])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.toml"]
+
+
+def test_unreadable_config_file(tmp_path, capsys):
+    code, _, err = _run(capsys, ["train", "--config", str(tmp_path), "--out", str(tmp_path / "r")])
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "config" in err
+
+
+def test_existing_out_refused_then_force_and_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("x")
+    code, _, err = _run(capsys, ["train", *TINY, "--steps", "3", "--out", str(out)])
+    assert code == 2 and "not empty" in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    code, stdout, _ = _run(capsys, ["train", *TINY, "--steps", "3", "--out", str(out), "--force"])
+    assert code == 0 and "run folder" in stdout
+    assert {"config.toml", "metrics.csv", "model.safetensors", "loss-curve.png"} <= {
+        p.name for p in out.iterdir()
+    }
+    code, stdout, _ = _run(
+        capsys, ["train", "--resume", "--steps", "6", "--out", str(out), "--quiet"]
+    )
+    assert code == 0
+    assert (out / "metrics.csv").read_text().splitlines()[-1].startswith("6,")
+    code, _, err = _run(capsys, ["train", "--resume", "--lr", "1", "--out", str(out)])
+    assert code == 2 and "resume" in err
+    code, stdout, _ = _run(capsys, ["evaluate", str(out), "--size", "32"])
+    assert code == 0 and "32 fresh test sequences" in stdout and "SOLVED" in stdout
+
+
+def test_evaluate_missing_run(tmp_path, capsys):
+    code, _, err = _run(capsys, ["evaluate", str(tmp_path / "nope")])
+    assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_tasks_lists_every_task_with_source(capsys):
+    from rnnlab.tasks import TASKS
+
+    code, out, _ = _run(capsys, ["tasks"])
+    assert code == 0
+    for name in TASKS:
+        assert name in out
+    assert "Hochreiter & Schmidhuber 1997" in out and "solved:" in out
+
+
+def test_demo_refuses_existing_folder(tmp_path, capsys):
+    (tmp_path / "f").write_text("x")
+    code, _, err = _run(capsys, ["demo", "--out", str(tmp_path), "--quiet"])
+    assert code == 2 and "not empty" in err
