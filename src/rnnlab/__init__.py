@@ -1,7 +1,18 @@
 """rnnlab: recurrent networks with hand-written, verified backpropagation through time."""
 
-from . import activations, cells, checkpoint, init, kernels, losses, model, optim, plots, tasks
-from . import train as training
+from . import (
+    activations,
+    cells,
+    checkpoint,
+    init,
+    kernels,
+    losses,
+    model,
+    optim,
+    plots,
+    tasks,
+    train,
+)
 from .cells import GRUCell, LSTMCell, RNNCell
 from .checkpoint import load_checkpoint, load_run, save_checkpoint, save_run
 from .layers import GRU, LSTM, RNN, LayerCache, RecurrentLayer
@@ -24,7 +35,7 @@ from .optim import (
 )
 from .readout import Readout, readout_loss
 from .tasks import TASKS, Batch, Task, get_task
-from .train import Run, TrainConfig, evaluate, train
+from .train import Run, TrainConfig, evaluate
 
 __all__ = [
     "EncoderDecoder",
@@ -40,7 +51,6 @@ __all__ = [
     "save_checkpoint",
     "save_run",
     "train",
-    "training",
     "SGD",
     "TASKS",
     "Adagrad",
