@@ -6,3 +6,4 @@ TORCH_REL_F64 = 1e-10  # rnnlab vs PyTorch autograd with identical weights, floa
 TORCH_REL_F32 = 1e-5  # the same in float32
 FAST_REL_F64 = 1e-12  # fast kernels vs the reference step loop, float64
 STEPWISE_REL = 1e-12  # T single-step calls vs one whole-sequence call, float64
+FAST_REL_F32 = 1e-5  # float32 fast kernels vs the float64 reference loop

@@ -30,3 +30,16 @@ def lookup(cell: Cell) -> tuple[ForwardFn, BackwardFn] | None:
     if entry is None or not entry[2](cell):
         return None
     return entry[0], entry[1]
+
+
+def _register_builtin() -> None:
+    # imported here, after register() exists: the kernel modules need only numpy and numba
+    from . import gru, lstm, rnn
+
+    for module in (rnn, lstm, gru):
+        register(
+            module.__name__.rsplit(".", 1)[1], module.forward, module.backward, module.supports
+        )
+
+
+_register_builtin()

@@ -1,0 +1,310 @@
+"""Training-step speed of rnnlab's fast kernels against PyTorch on the same CPU.
+
+A training step is a forward pass over ``x (T, B, I)`` plus full BPTT with gradients for every
+parameter and for the input. Both libraries run in the same process with the same number of
+threads (``torch.set_num_threads`` and ``threadpoolctl`` for every BLAS NumPy and SciPy loaded),
+alternate repeat by repeat so that load from other processes hits both alike, and report the
+median of the repeats after warm-up. GFLOP/s counts the GEMM work only: a step does three times
+the forward GEMMs (forward; dx and dh; dW_xh and dW_hh), ``6 T B G H (I + H)`` flops with G gate
+blocks (RNN 1, GRU 3, LSTM 4); the SGEMM rate it is compared with is measured here too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._validate import as_float_dtype, check_positive_int
+from .layers import GRU, LSTM, RNN, RecurrentLayer
+
+GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
+FAMILIES = tuple(GATE_BLOCKS)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One benchmark shape."""
+
+    cell: str  # "rnn", "lstm" or "gru"
+    B: int  # batch size
+    H: int  # hidden size
+    T: int  # sequence length
+    I: int  # input size
+
+    @property
+    def gflop(self) -> float:
+        """GEMM work of one training step (forward + BPTT), in GFLOP."""
+        G = GATE_BLOCKS[self.cell]
+        return 6.0 * self.T * self.B * G * self.H * (self.I + self.H) / 1e9
+
+
+@dataclass
+class Result:
+    """Timings of one point: medians over the repeats, in milliseconds."""
+
+    point: Point
+    rnnlab_ms: float  # median rnnlab training step
+    torch_ms: float | None  # median PyTorch training step; None without --against torch
+    repeats: int  # timed repeats per library
+
+    @property
+    def ratio(self) -> float | None:
+        """torch time / rnnlab time: above 1 means rnnlab is faster."""
+        return None if self.torch_ms is None else self.torch_ms / self.rnnlab_ms
+
+    @property
+    def gflops(self) -> float:
+        """rnnlab's GEMM throughput in GFLOP/s."""
+        return self.point.gflop / (self.rnnlab_ms / 1e3)
+
+
+@dataclass
+class Report:
+    """A whole benchmark run."""
+
+    dtype: str  # "float32" or "float64"
+    threads: int  # threads given to every BLAS and to PyTorch
+    sgemm_gflops: float  # measured rate of a large float32 matmul (NumPy), GFLOP/s
+    blas_limited: bool  # whether threadpoolctl could set the BLAS thread count
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def geomean(self) -> float | None:
+        """Geometric mean of the speed ratios (None without torch)."""
+        ratios = [r.ratio for r in self.results if r.ratio is not None]
+        return math.exp(statistics.fmean(map(math.log, ratios))) if ratios else None
+
+
+def grid(quick: bool = False) -> list[Point]:
+    """The benchmark shapes: the issue's grid, or a small subset that runs in seconds."""
+    if quick:
+        return [
+            Point("rnn", 1, 64, 100, 64),
+            Point("lstm", 32, 128, 100, 128),
+            Point("gru", 32, 64, 100, 64),
+            Point("lstm", 1, 64, 200, 64),
+            Point("lstm", 32, 256, 50, 256),
+        ]
+    points = [
+        Point(cell, B, H, 100, H) for cell in FAMILIES for B in (1, 32, 128) for H in (64, 256, 512)
+    ]
+    points.append(Point("lstm", 32, 128, 1000, 2))
+    return points
+
+
+def sgemm_rate(n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of ``a @ b`` for float32 ``(n, n)`` matrices: the best of ``repeats``."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    out = np.empty((n, n), dtype=np.float32)
+    np.matmul(a, b, out=out)  # warm-up: threads started, pages touched
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best / 1e9
+
+
+@contextmanager
+def thread_limits(threads: int) -> Iterator[bool]:
+    """Give every loaded BLAS (and PyTorch, if imported) ``threads`` threads.
+
+    Yields whether the BLAS limit could be set (threadpoolctl installed).
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    old_torch = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+        limiter = None
+    else:
+        limiter = threadpool_limits(limits=threads, user_api="blas")
+    try:
+        yield limiter is not None
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+        if torch is not None:
+            torch.set_num_threads(old_torch)
+
+
+def make_layer(point: Point, dtype: np.dtype) -> RecurrentLayer:
+    """The rnnlab layer of a point (fast backend, seed 0)."""
+    cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[point.cell]
+    return cls(point.I, point.H, rng=0, dtype=dtype)
+
+
+def _rnnlab_step(point: Point, dtype: np.dtype) -> Callable[[], None]:
+    layer = make_layer(point, dtype)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((point.T, point.B, point.I)).astype(dtype)  # (T, B, I)
+    dy = rng.standard_normal((point.T, point.B, point.H)).astype(dtype)  # (T, B, H)
+
+    def step() -> None:
+        y, _, cache = layer.forward(x)
+        layer.backward(dy, cache)
+
+    return step
+
+
+def _torch_step(point: Point, dtype: np.dtype) -> Callable[[], None]:
+    import torch
+
+    from .interop import to_torch
+
+    module = to_torch(make_layer(point, dtype))
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.standard_normal((point.T, point.B, point.I)).astype(dtype))
+    dy = torch.from_numpy(rng.standard_normal((point.T, point.B, point.H)).astype(dtype))
+    params = list(module.parameters())
+
+    def step() -> None:
+        for p in params:
+            p.grad = None
+        xr = x.detach().requires_grad_(True)
+        y, _ = module(xr)
+        y.backward(dy)
+
+    return step
+
+
+def _time_once(fn: Callable[[], None]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def measure(
+    point: Point,
+    dtype: np.dtype,
+    against_torch: bool,
+    min_repeats: int = 5,
+    max_repeats: int = 30,
+    budget_s: float = 1.0,
+) -> Result:
+    """Median training-step time of rnnlab (and torch), alternating, after one warm-up each."""
+    steps = {"rnnlab": _rnnlab_step(point, dtype)}
+    if against_torch:
+        steps["torch"] = _torch_step(point, dtype)
+    first = {name: _time_once(fn) for name, fn in steps.items()}  # warm-up (JIT, allocations)
+    per_round = max(sum(first.values()), 1e-6)
+    repeats = int(min(max_repeats, max(min_repeats, budget_s / per_round)))
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, fn in steps.items():
+            times[name].append(_time_once(fn))
+    med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+    return Result(point, med["rnnlab"], med.get("torch"), repeats)
+
+
+def run(
+    points: list[Point],
+    dtype: object = np.float32,
+    threads: int | None = None,
+    against_torch: bool = True,
+    progress: Callable[[Result, float], None] | None = None,
+) -> Report:
+    """Benchmark every point; ``threads`` defaults to the machine's CPU count.
+
+    ``progress(result, sgemm_gflops)`` is called after each point.
+    """
+    dt = as_float_dtype(dtype)
+    threads = check_positive_int("threads", threads if threads is not None else os.cpu_count())
+    if against_torch:
+        import torch  # noqa: F401  (imported before the limits so that they cover it)
+    _rnnlab_step(Point("lstm", 1, 2, 2, 2), dt)()  # compile / load kernels, load SciPy's BLAS
+    with thread_limits(threads) as limited:
+        report = Report(dt.name, threads, sgemm_rate(), limited)
+        for point in points:
+            result = measure(point, dt, against_torch)
+            report.results.append(result)
+            if progress is not None:
+                progress(result, report.sgemm_gflops)
+    return report
+
+
+def format_row(r: Result, sgemm: float) -> str:
+    p = r.point
+    torch_ms = "-" if r.torch_ms is None else f"{r.torch_ms:.2f}"
+    ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
+    return (
+        f"| {p.cell.upper():4} | {p.B:3} | {p.H:3} | {p.I:3} | {p.T:4} | {r.rnnlab_ms:9.2f} "
+        f"| {torch_ms:>9} | {ratio:>5} | {r.gflops:7.1f} | {100 * r.gflops / sgemm:5.1f} |"
+    )
+
+
+HEADER = (
+    "| cell |   B |   H |   I |    T | rnnlab ms |  torch ms | ratio | GFLOP/s | %SGEMM |\n"
+    "|------|----:|----:|----:|-----:|----------:|----------:|------:|--------:|-------:|"
+)
+
+
+def format_report(report: Report) -> str:
+    """A Markdown table: one row per point, the geometric mean of the ratios last."""
+    lines = [
+        f"### {report.dtype}, {report.threads} thread(s), "
+        f"SGEMM {report.sgemm_gflops:.0f} GFLOP/s"
+        + ("" if report.blas_limited else " (BLAS thread count not set: no threadpoolctl)"),
+        "",
+        HEADER,
+        *(format_row(r, report.sgemm_gflops) for r in report.results),
+    ]
+    gm = report.geomean
+    timed = [r for r in report.results if r.ratio is not None]
+    worst = min(timed, key=lambda r: r.ratio, default=None)
+    if gm is not None and worst is not None:
+        lines += [
+            "",
+            f"Geometric mean of ratio (torch ms / rnnlab ms): **{gm:.2f}**; worst "
+            f"{worst.ratio:.2f} ({worst.point.cell.upper()} B={worst.point.B} H={worst.point.H} "
+            f"T={worst.point.T}).",
+        ]
+    return "\n".join(lines)
+
+
+def environment_line() -> str:
+    """Versions and CPU, for the header of a results file."""
+    import platform
+
+    import numba
+
+    parts = [f"numpy {np.__version__}", f"numba {numba.__version__}"]
+    try:
+        import torch
+
+        parts.append(f"torch {torch.__version__}")
+    except ImportError:  # pragma: no cover
+        pass
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; " + ", ".join(
+        parts
+    )
+
+
+def write_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file in the same folder."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

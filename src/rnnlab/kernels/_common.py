@@ -1,0 +1,32 @@
+"""What the fast kernels share: the Numba options, the chunk length and argument plumbing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+# error_model="numpy": no zero-division branch on every "/", so gate loops vectorise.
+# fastmath stays off: float64 results must match the reference loop to 1e-12.
+JIT = dict(cache=True, error_model="numpy", fastmath=False, nogil=True)
+
+# The backward pass keeps the pre-activation gradients da of a chunk of (time step, sequence)
+# rows, then folds them into dW_xh, dW_hh and dx with three GEMMs. Long chunks make efficient
+# GEMMs; short chunks keep the extra memory small next to the cache: a chunk has at most a
+# quarter of the T*B rows, at least MIN_ROWS and at most CHUNK_ROWS (see benchmarks/NOTES.md).
+CHUNK_ROWS = 1024
+MIN_ROWS = 256
+
+
+def chunk_steps(T: int, B: int) -> int:
+    """Time steps per backward chunk (at least 1, at most T)."""
+    rows = min(CHUNK_ROWS, max(MIN_ROWS, T * B // 4))
+    return max(1, min(T, -(-rows // B)))
+
+
+def as_c(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``a`` as a C-contiguous array of ``dtype`` (no copy when it already is one)."""
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def optional(p: dict[str, np.ndarray], name: str, dtype: np.dtype) -> np.ndarray:
+    """Parameter ``name`` or an empty array: one compiled kernel serves both kinds of cell."""
+    return as_c(p[name], dtype) if name in p else np.empty(0, dtype=dtype)

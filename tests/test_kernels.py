@@ -1,0 +1,181 @@
+"""Fast whole-sequence kernels against the reference step loop, for every cell option."""
+
+import numpy as np
+import pytest
+
+import rnnlab
+from rnnlab import cells, kernels
+from rnnlab.gradcheck import relative_error
+from rnnlab.kernels import _common
+from tolerances import FAST_REL_F32, FAST_REL_F64
+
+T, B, I, H = 6, 3, 4, 5
+
+CASES = {
+    **{
+        f"rnn-{phi}": lambda phi=phi, **kw: rnnlab.RNN(I, H, nonlinearity=phi, **kw)
+        for phi in ("tanh", "sigmoid", "relu", "identity")
+    },
+    "lstm": lambda **kw: rnnlab.LSTM(I, H, forget_bias=0.5, **kw),
+    "lstm-no-forget": lambda **kw: rnnlab.LSTM(I, H, forget_gate=False, **kw),
+    "lstm-peepholes": lambda **kw: rnnlab.LSTM(I, H, peepholes=True, **kw),
+    "lstm-peepholes-no-forget": lambda **kw: rnnlab.LSTM(
+        I, H, peepholes=True, forget_gate=False, **kw
+    ),
+    "gru": lambda **kw: rnnlab.GRU(I, H, **kw),
+}
+SHAPES = {
+    "1-layer": dict(num_layers=1),
+    "2-layers-bidirectional": dict(num_layers=2, bidirectional=True),
+}
+
+
+def _pair(case, dtype=np.float64, **kw):
+    """The same network twice (same seed): fast backend, reference backend in float64."""
+    fast = CASES[case](rng=7, dtype=dtype, backend="fast", **kw)
+    ref = CASES[case](rng=7, dtype=np.float64, backend="reference", **kw)
+    for name, value in ref.params.items():  # identical weights, also for float32
+        fast.params[name][...] = value
+    return fast, ref
+
+
+def _run(layer, x, state, dy, dstate):
+    dt = layer.dtype
+
+    def cast(s):
+        return (
+            None
+            if s is None
+            else (tuple(a.astype(dt) for a in s) if isinstance(s, tuple) else s.astype(dt))
+        )
+
+    y, s_T, cache = layer.forward(x.astype(dt), cast(state))
+    dx, ds0, grads = layer.backward(dy.astype(dt), cache, cast(dstate))
+    return y, s_T, cache, dx, ds0, grads
+
+
+def _as_list(s):
+    return list(s) if isinstance(s, tuple) else [s]
+
+
+def _errors(a, b):
+    (y, s_T, cache, dx, ds0, grads), (y2, s_T2, cache2, dx2, ds02, grads2) = a, b
+    err = {"y": relative_error(y, y2), "dx": relative_error(dx, dx2)}
+    for k, (u, v) in enumerate(zip(_as_list(s_T), _as_list(s_T2))):
+        err[f"state_T[{k}]"] = relative_error(u, v)
+    for k, (u, v) in enumerate(zip(_as_list(ds0), _as_list(ds02))):
+        err[f"dstate0[{k}]"] = relative_error(u, v)
+    assert len(cache.steps) == len(cache2.steps)
+    for row, (c, c2) in enumerate(zip(cache.steps, cache2.steps)):
+        assert list(c) == list(c2), "fast and reference caches hold different keys"
+        for key in c:
+            assert c[key].shape == c2[key].shape
+            err[f"cache[{row}][{key}]"] = relative_error(c[key], c2[key])
+    assert list(grads) == list(grads2)
+    for name in grads:
+        err[name] = relative_error(grads[name], grads2[name])
+    return err
+
+
+def _inputs(layer, rng, Tn=T, Bn=B):
+    L = layer.num_layers * layer.num_directions
+    x = rng.standard_normal((Tn, Bn, I))
+    parts = [0.5 * rng.standard_normal((L, Bn, H)) for _ in layer.cell.state_names]
+    dparts = [rng.standard_normal((L, Bn, H)) for _ in layer.cell.state_names]
+    state = parts[0] if len(parts) == 1 else tuple(parts)
+    dstate = dparts[0] if len(dparts) == 1 else tuple(dparts)
+    dy = rng.standard_normal((Tn, Bn, H * layer.num_directions))
+    return x, state, dy, dstate
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("case", CASES)
+def test_fast_equals_reference_float64(case, shape, rng):
+    fast, ref = _pair(case, **SHAPES[shape])
+    assert kernels.lookup(fast.cell) is not None, "no fast kernel registered for this cell"
+    if case == "rnn-relu":  # keep pre-activations away from relu's kink
+        for layer in (fast, ref):
+            for name, p in layer.params.items():
+                if name.startswith("b_h"):
+                    p += 0.5
+    args = _inputs(fast, rng)
+    err = _errors(_run(fast, *args), _run(ref, *args))
+    worst = max(err, key=err.get)
+    assert err[worst] <= FAST_REL_F64, f"{case}/{shape}: {worst} {err[worst]:.2e}"
+
+
+@pytest.mark.parametrize("case", ["rnn-tanh", "lstm-peepholes", "gru"])
+def test_fast_equals_reference_across_backward_chunks(case, rng, monkeypatch):
+    """Several backward chunks, the last one partial: 3 rows per chunk, B=2, T=7."""
+    monkeypatch.setattr(_common, "CHUNK_ROWS", 3)
+    fast, ref = _pair(case, bidirectional=True)
+    args = _inputs(fast, rng, Tn=7, Bn=2)
+    err = _errors(_run(fast, *args), _run(ref, *args))
+    worst = max(err, key=err.get)
+    assert err[worst] <= FAST_REL_F64, f"{case}: {worst} {err[worst]:.2e}"
+
+
+@pytest.mark.parametrize("case", ["rnn-tanh", "rnn-sigmoid", "lstm", "lstm-peepholes", "gru"])
+def test_float32_fast_close_to_float64_reference(case, rng):
+    fast, ref = _pair(case, dtype=np.float32, num_layers=2)
+    args = _inputs(fast, rng)
+    out32 = _run(fast, *args)
+    assert out32[0].dtype == out32[3].dtype == np.float32
+    assert all(g.dtype == np.float32 for g in out32[5].values())
+    err = _errors(out32, _run(ref, *args))
+    worst = max(err, key=err.get)
+    assert err[worst] <= FAST_REL_F32, f"{case}: {worst} {err[worst]:.2e}"
+
+
+def test_a_wrong_kernel_is_caught(rng, monkeypatch):
+    """The comparison can fail: a 1% error in one gradient of the fast LSTM is flagged."""
+    fast, ref = _pair("lstm")
+    fwd, bwd = kernels.lookup(fast.cell)
+
+    def broken(cell, p, dy, dstate_T, cache):
+        dx, ds0, grads = bwd(cell, p, dy, dstate_T, cache)
+        grads["W_hh"] = grads["W_hh"] * 1.01
+        return dx, ds0, grads
+
+    monkeypatch.setattr(fast, "_sequence_fns", lambda: (fwd, broken))
+    args = _inputs(fast, rng)
+    err = _errors(_run(fast, *args), _run(ref, *args))
+    assert err["W_hh_l0"] > 1e-3
+
+
+def test_backend_selects_the_loop(rng, monkeypatch):
+    """backend="reference" runs the reference step loop; "fast" runs the registered kernel."""
+    calls = []
+    for family in ("rnn", "lstm", "gru"):
+        fwd, bwd, supports = kernels._KERNELS[family]
+
+        def spy_f(*a, _f=fwd, _n=family):
+            calls.append(("fast-forward", _n))
+            return _f(*a)
+
+        def spy_b(*a, _b=bwd, _n=family):
+            calls.append(("fast-backward", _n))
+            return _b(*a)
+
+        monkeypatch.setitem(kernels._KERNELS, family, (spy_f, spy_b, supports))
+    steps = []
+    original = cells.GRUCell.step
+    monkeypatch.setattr(
+        cells.GRUCell, "step", lambda self, *a: steps.append(1) or original(self, *a)
+    )
+    x = rng.standard_normal((4, 2, I))
+    ref = rnnlab.GRU(I, H, backend="reference")
+    y, _, cache = ref.forward(x)
+    ref.backward(np.ones_like(y), cache)
+    assert calls == [] and len(steps) == 4
+    fast = rnnlab.GRU(I, H, backend="fast")
+    y, _, cache = fast.forward(x)
+    fast.backward(np.ones_like(y), cache)
+    assert calls == [("fast-forward", "gru"), ("fast-backward", "gru")] and len(steps) == 4
+
+
+def test_every_option_has_a_fast_kernel():
+    """So that the finite-difference and PyTorch tests (default backend) check the kernels."""
+    for case in CASES:
+        layer = CASES[case]()
+        assert layer.backend == "fast" and kernels.lookup(layer.cell) is not None, case
