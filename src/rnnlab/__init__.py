@@ -4,6 +4,7 @@ from . import (
     activations,
     cells,
     checkpoint,
+    diagnostics,
     init,
     kernels,
     losses,
@@ -38,6 +39,7 @@ from .tasks import TASKS, Batch, Task, get_task
 from .train import Run, TrainConfig, evaluate
 
 __all__ = [
+    "diagnostics",
     "EncoderDecoder",
     "Run",
     "SequenceModel",

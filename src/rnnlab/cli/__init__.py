@@ -13,7 +13,7 @@ import sys
 import click
 
 # Sub-command modules; each defines a click command named ``command``.
-_COMMANDS = ("tour", "tasks", "train", "evaluate", "demo", "bench")
+_COMMANDS = ("tour", "tasks", "train", "evaluate", "demo", "bench", "diagnose")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
