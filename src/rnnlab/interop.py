@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .gradcheck import relative_error
 from .layers import GRU, LSTM, RNN, RecurrentLayer
 
 _TORCH_MODES = {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "LSTM": "lstm", "GRU": "gru"}
@@ -157,3 +158,24 @@ def torch_grads(module: Any) -> dict[str, np.ndarray]:
         if family == "gru":
             out["b_hn" + sfx] = grad("bias_hh" + sfx)[2 * H :]
     return out
+
+
+def compare_with_torch(layer: RecurrentLayer, x: np.ndarray, rng: np.random.Generator) -> float:
+    """Largest relative error between ``layer`` and its ``torch.nn`` twin (``to_torch``).
+
+    Compares the outputs, dL/dx and every parameter gradient for a random linear loss
+    ``L = sum(w * y)``. Raises ``ImportError`` without PyTorch and ``ValueError`` for a layer
+    that has no PyTorch counterpart.
+    """
+    torch = _torch()
+    module = to_torch(layer)
+    y, _, cache = layer.forward(x)
+    w_y = rng.standard_normal(y.shape).astype(layer.dtype)  # (T, B, D*H)
+    dx, _, grads = layer.backward(w_y, cache)
+    xt = torch.tensor(x, requires_grad=True)
+    yt, _ = module(xt)
+    (yt * torch.tensor(w_y)).sum().backward()
+    g_t = torch_grads(module)
+    errors = [relative_error(y, yt.detach().numpy()), relative_error(dx, xt.grad.numpy())]
+    errors += [relative_error(grads[k], g_t[k]) for k in grads]
+    return max(errors)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import numpy as np
@@ -157,7 +158,7 @@ def make_schedule(name: str, lr: float, **kw: object) -> Schedule:
 
 
 # -- optimisers --------------------------------------------------------------------------------
-class Optimizer:
+class Optimizer(ABC):
     """Base class: ``step(params, grads)`` updates ``params`` in place.
 
     Subclasses list their per-parameter state buffers in ``_buffers`` (e.g. ``("m", "v")``);
@@ -201,8 +202,9 @@ class Optimizer:
                 bufs[b] = self.state[b][k]
             self._update(p, grads[k], lr, bufs)
 
+    @abstractmethod
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, bufs: Params) -> None:
-        raise NotImplementedError
+        """Update ``p`` in place from its gradient ``g`` and its state buffers."""
 
     # -- state export/import for checkpoints ---------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

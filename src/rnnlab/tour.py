@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gradcheck import check_layer, relative_error
+from .gradcheck import check_layer
+from .interop import compare_with_torch
 from .layers import GRU, LSTM, RNN, RecurrentLayer
 
 
@@ -24,28 +25,6 @@ class TourRow:
     params: int  # number of trainable scalars
     fd_error: float  # largest relative error against finite differences (float64)
     torch_error: float | None  # largest relative error against PyTorch autograd, if available
-
-
-def _torch_error(layer: RecurrentLayer, x: np.ndarray, rng: np.random.Generator) -> float | None:
-    try:
-        import torch  # noqa: F401  (optional: the tour works without it)
-
-        from .interop import to_torch, torch_grads
-    except ImportError:
-        return None
-    import torch
-
-    module = to_torch(layer)
-    y, _, cache = layer.forward(x)
-    w_y = rng.standard_normal(y.shape)
-    dx, _, grads = layer.backward(w_y, cache)
-    xt = torch.tensor(x, requires_grad=True)
-    yt, _ = module(xt)
-    (yt * torch.tensor(w_y)).sum().backward()
-    g_t = torch_grads(module)
-    errors = [relative_error(y, yt.detach().numpy()), relative_error(dx, xt.grad.numpy())]
-    errors += [relative_error(grads[k], g_t[k]) for k in grads]
-    return max(errors)
 
 
 def run_tour(
@@ -70,8 +49,10 @@ def run_tour(
         x = gen.standard_normal((T, B, I))
         fd = max(check_layer(layer, x, rng=gen).values())
         try:
-            te = _torch_error(layer, x, gen)
-            te_text = "n/a" if te is None else f"{te:.1e}"
+            te = compare_with_torch(layer, x, gen)
+            te_text = f"{te:.1e}"
+        except ImportError:  # PyTorch is optional: the tour works without it
+            te, te_text = None, "n/a"
         except ValueError:  # no PyTorch counterpart (peepholes, no forget gate)
             te, te_text = None, "no torch twin"
         n = sum(p.size for p in layer.params.values())

@@ -25,6 +25,7 @@ State Jacobians per family (one sequence ``b`` of the batch):
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,7 +39,7 @@ VERDICTS = ("vanishing", "neutral", "exploding")
 
 
 # -- per-step Jacobians ------------------------------------------------------------------------
-class StepJacobians:
+class StepJacobians(ABC):
     """The Jacobians ``J_i = d state_i / d state_{i-1}``, ``i = 1..T``, of one sequence.
 
     ``blocks`` names the parts of the state vector (``{"h": slice}`` or ``{"h", "c"}``).
@@ -52,8 +53,9 @@ class StepJacobians:
     def matrix(self, i: int) -> np.ndarray:
         return self.rmul(np.eye(self.size, dtype=self.dtype), i)
 
-    def rmul(self, P: np.ndarray, i: int) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def rmul(self, P: np.ndarray, i: int) -> np.ndarray:
+        """``P @ J_i``."""
 
     def _check_i(self, i: int) -> int:
         if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 1 <= i <= self.T:

@@ -130,12 +130,14 @@ def tanh32(x):
 
 def sigmoid(z):
     """Logistic function at the precision of ``z`` (float32 or float64); for Numba code."""
-    raise NotImplementedError("rnnlab.kernels._vmath.sigmoid is for Numba-compiled code")
+    # Plain-Python meaning of the Numba overload below (used only outside compiled code).
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def tanh(x):
     """tanh at the precision of ``x`` (float32 or float64); for Numba-compiled code."""
-    raise NotImplementedError("rnnlab.kernels._vmath.tanh is for Numba-compiled code")
+    # Plain-Python meaning of the Numba overload below (used only outside compiled code).
+    return math.tanh(x)
 
 
 @overload(sigmoid, inline="always")

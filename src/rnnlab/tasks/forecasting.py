@@ -22,6 +22,7 @@ at least 95% of 1,000 fresh test windows are correct.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -104,8 +105,9 @@ class _Forecast(Task):
     def output_size(self) -> int:
         return 1
 
+    @abstractmethod
     def _series(self, batch: int, rng: np.random.Generator, split: str) -> np.ndarray:
-        raise NotImplementedError
+        """``batch`` series of length T+1 for ``split``."""
 
     def _sample(self, batch: int, rng: np.random.Generator, split: str) -> Batch:
         s = self._series(batch, rng, split)  # (T + 1, B)
