@@ -4,24 +4,13 @@ import numpy as np
 import pytest
 
 import rnnlab
+from cases import cell_cases
 from rnnlab.gradcheck import check_layer, relative_error
 from tolerances import FD_REL
 
 T, B, I, H = 5, 2, 3, 4
 
-CASES = {
-    **{
-        f"rnn-{phi}": lambda phi=phi, **kw: rnnlab.RNN(I, H, nonlinearity=phi, **kw)
-        for phi in ("tanh", "sigmoid", "relu", "identity")
-    },
-    "lstm": lambda **kw: rnnlab.LSTM(I, H, forget_bias=0.5, **kw),
-    "lstm-no-forget": lambda **kw: rnnlab.LSTM(I, H, forget_gate=False, **kw),
-    "lstm-peepholes": lambda **kw: rnnlab.LSTM(I, H, peepholes=True, **kw),
-    "lstm-peepholes-no-forget": lambda **kw: rnnlab.LSTM(
-        I, H, peepholes=True, forget_gate=False, **kw
-    ),
-    "gru": lambda **kw: rnnlab.GRU(I, H, **kw),
-}
+CASES = cell_cases(I, H)
 SHAPES = {
     "1-layer": dict(num_layers=1),
     "2-layers": dict(num_layers=2),

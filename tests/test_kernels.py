@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import rnnlab
+from cases import cell_cases
 from rnnlab import cells, kernels
 from rnnlab.gradcheck import relative_error
 from rnnlab.kernels import _common
@@ -11,19 +12,7 @@ from tolerances import FAST_REL_F32, FAST_REL_F64
 
 T, B, I, H = 6, 3, 4, 5
 
-CASES = {
-    **{
-        f"rnn-{phi}": lambda phi=phi, **kw: rnnlab.RNN(I, H, nonlinearity=phi, **kw)
-        for phi in ("tanh", "sigmoid", "relu", "identity")
-    },
-    "lstm": lambda **kw: rnnlab.LSTM(I, H, forget_bias=0.5, **kw),
-    "lstm-no-forget": lambda **kw: rnnlab.LSTM(I, H, forget_gate=False, **kw),
-    "lstm-peepholes": lambda **kw: rnnlab.LSTM(I, H, peepholes=True, **kw),
-    "lstm-peepholes-no-forget": lambda **kw: rnnlab.LSTM(
-        I, H, peepholes=True, forget_gate=False, **kw
-    ),
-    "gru": lambda **kw: rnnlab.GRU(I, H, **kw),
-}
+CASES = cell_cases(I, H)
 SHAPES = {
     "1-layer": dict(num_layers=1),
     "2-layers-bidirectional": dict(num_layers=2, bidirectional=True),
