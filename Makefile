@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/rnnlab tour
+	$(BIN)/rnnlab demo --out demo-run --force
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check src tests

@@ -100,6 +100,17 @@ def test_unknown_scheme_lists_choices():
         init.initialize(rnnlab.RNN(2, 3).params, "he", rng=0, cell="rnn")
 
 
+@pytest.mark.parametrize("forget_gate", [True, False])
+def test_initialize_input_bias_sets_the_i_block(forget_gate):
+    layer = rnnlab.LSTM(2, 3, forget_gate=forget_gate, rng=0)
+    init.initialize(layer.params, "uniform", rng=1, input_bias=-3.0)
+    b = layer.params["b_h_l0"]
+    np.testing.assert_array_equal(b[:3], -3.0)
+    np.testing.assert_array_equal(b[3:], 0.0)
+    with pytest.raises(ValueError, match="input_bias: only an LSTM"):
+        init.initialize(rnnlab.GRU(2, 3).params, "uniform", rng=0, input_bias=-1.0, cell="gru")
+
+
 def test_forget_bias_without_forget_gate_rejected():
     with pytest.raises(ValueError, match="forget_bias: only an LSTM"):
         init.initialize(rnnlab.GRU(2, 3).params, "uniform", rng=0, forget_bias=1.0, cell="gru")

@@ -69,6 +69,15 @@ def test_forget_bias_sets_the_f_block():
     np.testing.assert_array_equal(biased - base, np.r_[np.zeros(3), np.ones(3), np.zeros(6)])
 
 
+@pytest.mark.parametrize("forget_gate, blocks", [(True, 4), (False, 3)])
+def test_input_bias_sets_the_i_block(forget_gate, blocks):
+    base = rnnlab.LSTM(2, 3, rng=0, forget_gate=forget_gate).params["b_h_l0"]
+    biased = rnnlab.LSTM(2, 3, rng=0, forget_gate=forget_gate, input_bias=-3.0)
+    np.testing.assert_allclose(
+        biased.params["b_h_l0"] - base, np.r_[-3 * np.ones(3), np.zeros(3 * (blocks - 1))]
+    )
+
+
 def test_float32_layer_keeps_float32(rng):
     layer = rnnlab.LSTM(3, 4, dtype=np.float32)
     y, (h, c), cache = layer.forward(rng.standard_normal((3, 2, 3)).astype(np.float32))
@@ -104,6 +113,10 @@ def test_bad_constructor_arguments():
         rnnlab.RNN(3, 4, backend="gpu")
     with pytest.raises(ValueError, match="forget_bias"):
         rnnlab.LSTM(3, 4, forget_gate=False, forget_bias=1.0)
+    with pytest.raises(ValueError, match="input_bias: expected a finite number, got nan"):
+        rnnlab.LSTM(3, 4, input_bias=float("nan"))
+    with pytest.raises(TypeError, match="input_bias: expected a number, got str"):
+        rnnlab.LSTM(3, 4, input_bias="-3")
 
 
 @pytest.fixture

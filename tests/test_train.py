@@ -242,3 +242,26 @@ def test_config_toml_round_trip_and_errors(tmp_path):
     (tmp_path / "unk.toml").write_text('task = "adding"\nwidth = 3\n')
     with pytest.raises(ValueError, match="unknown setting"):
         read_config(tmp_path / "unk.toml")
+
+
+@pytest.mark.parametrize(
+    "screen_passes, full_passes, sizes, status",
+    [
+        (False, True, [8], "not solved"),  # a failed screen never draws the full set
+        (True, False, [8, 16], "not solved"),  # only the full set may declare success
+        (True, True, [8, 16], "solved"),
+    ],
+)
+def test_screened_evaluation(monkeypatch, screen_passes, full_passes, sizes, status):
+    """The quick check decides only whether the full test set is drawn."""
+    seen = []
+
+    def fake_evaluate(model, task, size, rng, chunk=512):
+        seen.append(size)
+        ok = screen_passes if size == 8 else full_passes
+        return (1.0 if ok else 0.5), 0.1, ok
+
+    monkeypatch.setattr(tr, "evaluate_model", fake_evaluate)
+    cfg = TrainConfig(**{**TINY, "screen_size": 8, "eval_every": 1, "steps": 1})
+    run = train(cfg, progress=False, log=lambda s: None)
+    assert seen == sizes and run.status == status

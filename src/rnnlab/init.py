@@ -112,6 +112,7 @@ def initialize(
     radius: float | None = None,
     forget_bias: float | None = None,
     cell: str = "lstm",
+    input_bias: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Apply ``scheme`` to a recurrent layer's params in place (the arrays keep their identity).
 
@@ -123,7 +124,8 @@ def initialize(
     - ``W_xh*`` (input): per gate block, ``U(+-1/sqrt(H))`` for ``uniform``, Xavier for
       ``xavier`` and ``orthogonal``, and ``N(0, 0.001^2)`` for ``identity`` (Le et al. 2015).
     - ``b_*`` biases (``b_h``, GRU's ``b_hn``): zero; then, for an LSTM with a forget gate
-      (``i, f, g, o``), ``b_h[H:2H] = forget_bias`` if given.
+      (``i, f, g, o``), ``b_h[H:2H] = forget_bias`` if given; for any LSTM,
+      ``b_h[:H] = input_bias`` (the input gate) if given.
     - LSTM peephole weights ``w_ic, w_fc, w_oc``: zero.
 
     ``cell`` is ``"rnn"``, ``"lstm"`` or ``"gru"``. Returns ``params``.
@@ -133,13 +135,15 @@ def initialize(
     gen = as_rng(rng)
     if radius is not None:
         radius = check_positive_float("radius", radius)
-    if forget_bias is not None:
-        if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
-            raise TypeError(f"forget_bias: expected a number, got {type(forget_bias).__name__}")
-        if not np.isfinite(forget_bias):
-            raise ValueError(f"forget_bias: expected a finite number, got {forget_bias}")
+    for name, bias in (("forget_bias", forget_bias), ("input_bias", input_bias)):
+        if bias is None:
+            continue
+        if isinstance(bias, bool) or not isinstance(bias, numbers.Real):
+            raise TypeError(f"{name}: expected a number, got {type(bias).__name__}")
+        if not np.isfinite(bias):
+            raise ValueError(f"{name}: expected a finite number, got {bias}")
         if cell != "lstm":
-            raise ValueError(f"forget_bias: only an LSTM has a forget gate, got cell={cell!r}")
+            raise ValueError(f"{name}: only an LSTM has this gate, got cell={cell!r}")
     if not isinstance(params, dict) or not params:
         raise TypeError("params: expected a non-empty dict of numpy arrays")
     # Sort so that the result depends only on the keys, not on the dict's insertion order.
@@ -183,6 +187,9 @@ def initialize(
                     )
                 H = a.shape[0] // 4
                 a[H : 2 * H] = forget_bias
+            if input_bias is not None and key.startswith("b_h") and not key.startswith("b_hn"):
+                H = a.shape[0] // _gate_count(params, key, cell)
+                a[:H] = input_bias
         elif key[:4] in ("w_ic", "w_fc", "w_oc"):
             a[...] = 0.0
         else:

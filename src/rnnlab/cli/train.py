@@ -25,12 +25,14 @@ _FIELDS = {
     "init": "init",
     "radius": "radius",
     "forget_bias": "forget_bias",
+    "input_bias": "input_bias",
     "batch": "batch",
     "steps": "steps",
     "max_sequences": "max_sequences",
     "time_budget": "time_budget",
     "eval_every": "eval_every",
     "eval_size": "eval_size",
+    "screen_size": "screen_size",
     "seed": "seed",
     "dtype": "dtype",
     "out": "out",
@@ -83,6 +85,9 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
 @click.option(
     "--forget-bias", type=float, default=None, help="LSTM forget-gate bias.  [task default]"
 )
+@click.option(
+    "--input-bias", type=float, default=None, help="LSTM input-gate bias.  [task default]"
+)
 @click.option("--batch", type=int, default=None, help="Sequences per update.  [task default]")
 @click.option("--steps", type=int, default=None, help="Updates at most.  [no limit]")
 @click.option(
@@ -98,6 +103,12 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
     type=int,
     default=None,
     help="Fresh test sequences per evaluation.  [the task's test size]",
+)
+@click.option(
+    "--screen-size",
+    type=int,
+    default=None,
+    help="Quick check on this many test sequences before the full set.  [256]",
 )
 @click.option("--seed", type=int, default=None, help="Random seed.  [0]")
 @click.option("--dtype", type=str, default=None, help="float64 | float32.  [float64]")
