@@ -6,7 +6,8 @@ threads (``torch.set_num_threads`` and ``threadpoolctl`` for every BLAS NumPy an
 alternate repeat by repeat so that load from other processes hits both alike, and report the
 median of the repeats after warm-up. GFLOP/s counts the GEMM work only: a step does three times
 the forward GEMMs (forward; dx and dh; dW_xh and dW_hh), ``6 T B G H (I + H)`` flops with G gate
-blocks (RNN 1, GRU 3, LSTM 4); the SGEMM rate it is compared with is measured here too.
+blocks (RNN 1, GRU 3, LSTM 4); the GEMM rate it is compared with (SGEMM for float32, DGEMM for
+float64) is measured here too.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class Report:
 
     dtype: str  # "float32" or "float64"
     threads: int  # threads given to every BLAS and to PyTorch
-    sgemm_gflops: float  # measured rate of a large float32 matmul (NumPy), GFLOP/s
+    gemm_gflops: float  # measured rate of a large matmul (NumPy) in this dtype, GFLOP/s
     blas_limited: bool  # whether threadpoolctl could set the BLAS thread count
     results: list[Result] = field(default_factory=list)
 
@@ -101,12 +102,13 @@ def grid(quick: bool = False) -> list[Point]:
     return points
 
 
-def sgemm_rate(n: int = 2048, repeats: int = 5) -> float:
-    """GFLOP/s of ``a @ b`` for float32 ``(n, n)`` matrices: the best of ``repeats``."""
+def gemm_rate(n: int = 2048, repeats: int = 5, dtype: object = np.float32) -> float:
+    """GFLOP/s of ``a @ b`` for ``(n, n)`` matrices of ``dtype``: the best of ``repeats``."""
+    dt = as_float_dtype(dtype)
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n), dtype=np.float32)
-    b = rng.standard_normal((n, n), dtype=np.float32)
-    out = np.empty((n, n), dtype=np.float32)
+    a = rng.standard_normal((n, n)).astype(dt)
+    b = rng.standard_normal((n, n)).astype(dt)
+    out = np.empty((n, n), dtype=dt)
     np.matmul(a, b, out=out)  # warm-up: threads started, pages touched
     best = math.inf
     for _ in range(repeats):
@@ -221,7 +223,7 @@ def run(
 ) -> Report:
     """Benchmark every point; ``threads`` defaults to the machine's CPU count.
 
-    ``progress(result, sgemm_gflops)`` is called after each point.
+    ``progress(result, gemm_gflops)`` is called after each point.
     """
     dt = as_float_dtype(dtype)
     threads = check_positive_int("threads", threads if threads is not None else os.cpu_count())
@@ -229,40 +231,43 @@ def run(
         import torch  # noqa: F401  (imported before the limits so that they cover it)
     _rnnlab_step(Point("lstm", 1, 2, 2, 2), dt)()  # compile / load kernels, load SciPy's BLAS
     with thread_limits(threads) as limited:
-        report = Report(dt.name, threads, sgemm_rate(), limited)
+        report = Report(dt.name, threads, gemm_rate(dtype=dt), limited)
         for point in points:
             result = measure(point, dt, against_torch)
             report.results.append(result)
             if progress is not None:
-                progress(result, report.sgemm_gflops)
+                progress(result, report.gemm_gflops)
     return report
 
 
-def format_row(r: Result, sgemm: float) -> str:
+def format_row(r: Result, gemm: float) -> str:
     p = r.point
     torch_ms = "-" if r.torch_ms is None else f"{r.torch_ms:.2f}"
     ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
     return (
         f"| {p.cell.upper():4} | {p.B:3} | {p.H:3} | {p.I:3} | {p.T:4} | {r.rnnlab_ms:9.2f} "
-        f"| {torch_ms:>9} | {ratio:>5} | {r.gflops:7.1f} | {100 * r.gflops / sgemm:5.1f} |"
+        f"| {torch_ms:>9} | {ratio:>5} | {r.gflops:7.1f} | {100 * r.gflops / gemm:5.1f} |"
     )
 
 
-HEADER = (
-    "| cell |   B |   H |   I |    T | rnnlab ms |  torch ms | ratio | GFLOP/s | %SGEMM |\n"
-    "|------|----:|----:|----:|-----:|----------:|----------:|------:|--------:|-------:|"
-)
+def header(dtype: str) -> str:
+    """The table header; the last column is the share of this dtype's GEMM rate."""
+    gemm = "%DGEMM" if dtype == "float64" else "%SGEMM"
+    return (
+        f"| cell |   B |   H |   I |    T | rnnlab ms |  torch ms | ratio | GFLOP/s | {gemm} |\n"
+        "|------|----:|----:|----:|-----:|----------:|----------:|------:|--------:|-------:|"
+    )
 
 
 def format_report(report: Report) -> str:
     """A Markdown table: one row per point, the geometric mean of the ratios last."""
     lines = [
         f"### {report.dtype}, {report.threads} thread(s), "
-        f"SGEMM {report.sgemm_gflops:.0f} GFLOP/s"
+        f"{'DGEMM' if report.dtype == 'float64' else 'SGEMM'} {report.gemm_gflops:.0f} GFLOP/s"
         + ("" if report.blas_limited else " (BLAS thread count not set: no threadpoolctl)"),
         "",
-        HEADER,
-        *(format_row(r, report.sgemm_gflops) for r in report.results),
+        header(report.dtype),
+        *(format_row(r, report.gemm_gflops) for r in report.results),
     ]
     gm = report.geomean
     timed = [r for r in report.results if r.ratio is not None]

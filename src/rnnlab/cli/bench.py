@@ -56,7 +56,7 @@ def command(against: str, quick: bool, dtypes: tuple[str, ...], threads: int | N
     ]
     for name in dtypes:
         click.echo(f"{name}:")
-        click.echo(bench.HEADER)
+        click.echo(bench.header(name))
         report = bench.run(
             points,
             np.dtype(name),

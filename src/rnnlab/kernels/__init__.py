@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+# np.dot inside the kernels calls the BLAS that SciPy bundles (through Numba). Load it now, so that
+# a thread limit set before the first kernel call (threadpoolctl only sees loaded libraries)
+# covers it too.
+import scipy.linalg.cython_blas  # noqa: F401
+
 from ..cells.base import Cell
 
 ForwardFn = Callable[..., tuple]

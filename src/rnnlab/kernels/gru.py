@@ -12,45 +12,42 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import JIT, as_c, chunk_steps
+from ._common import JIT, as_c, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn):
+def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah):
     T, B, I = x.shape
     H = h.shape[2]
-    ah = np.empty((B, 3 * H), dtype=h.dtype)  # W_hh h_{t-1} for one step
     np.dot(x.reshape(T * B, I), W_xh.T, gates.reshape(T * B, 3 * H))  # W_xh x_t for all t
+    # Zero-based block views (a[H + j] would carry a negative-index check that stops LLVM from
+    # vectorising); `ah` comes from the caller for the same reason (see _common.work_buffer).
+    b_r, b_z, b_n = b_h[:H], b_h[H : 2 * H], b_h[2 * H :]
     for t in range(T):
         np.dot(h[t], W_hh.T, ah)
         for b in range(B):
             a, r_, hp, hnb, hb = gates[t, b], ah[b], h[t, b], hn[t, b], h[t + 1, b]
+            a_r, a_z, a_n = a[:H], a[H : 2 * H], a[2 * H :]
+            h_r, h_z, h_n = r_[:H], r_[H : 2 * H], r_[2 * H :]
             for j in range(H):
-                r = sigmoid(a[j] + b_h[j] + r_[j])
-                z = sigmoid(a[H + j] + b_h[H + j] + r_[H + j])
-                m = r_[2 * H + j] + b_hn[j]
-                n = tanh(a[2 * H + j] + b_h[2 * H + j] + r * m)
-                a[j], a[H + j], a[2 * H + j] = r, z, n
+                r = sigmoid(a_r[j] + b_r[j] + h_r[j])
+                z = sigmoid(a_z[j] + b_z[j] + h_z[j])
+                m = h_n[j] + b_hn[j]
+                n = tanh(a_n[j] + b_n[j] + r * m)
+                a_r[j], a_z[j], a_n[j] = r, z, n
                 hnb[j] = m
                 hb[j] = (1.0 - z) * n + z * hp[j]
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, K):
+def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work):
     T, B, I = x.shape
     H = h.shape[2]
-    dt = h.dtype
-    dx = np.empty((T, B, I), dtype=dt)
-    dW_xh = np.zeros((3 * H, I), dtype=dt)
-    dW_hh = np.zeros((3 * H, H), dtype=dt)
-    db_h = np.zeros(3 * H, dtype=dt)
-    db_hn = np.zeros(H, dtype=dt)
-    dax = np.empty((K, B, 3 * H), dtype=dt)  # dL/d(input pre-activations), one chunk
-    dah = np.empty((K, B, 3 * H), dtype=dt)  # dL/d(W_hh h_{t-1} + [0, 0, b_hn]), one chunk
-    back = np.empty((B, H), dtype=dt)
-    tmp_x = np.empty((3 * H, I), dtype=dt)
-    tmp_h = np.empty((3 * H, H), dtype=dt)
+    dx, dW_xh, dW_hh, db_h, db_hn = out  # zeros, filled here
+    # dL/d(input pre-activations) and dL/d(W_hh h_{t-1} + [0, 0, b_hn]) for one chunk, (K, B, 3H)
+    dax, dah, back, tmp_x, tmp_h = work
+    K = dax.shape[0]
     t_end = T
     while t_end > 0:
         t0 = max(t_end - K, 0)
@@ -59,14 +56,17 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, K):
             for b in range(B):
                 g, m, hp, dhb, dyb = gates[t, b], hn[t, b], h[t, b], dh[b], dy[t, b]
                 ax, ahb = dax[t - t0, b], dah[t - t0, b]
+                g_r, g_z, g_n = g[:H], g[H : 2 * H], g[2 * H :]
+                x_r, x_z, x_n = ax[:H], ax[H : 2 * H], ax[2 * H :]
+                h_r, h_z, h_n = ahb[:H], ahb[H : 2 * H], ahb[2 * H :]
                 for j in range(H):
-                    r, z, n = g[j], g[H + j], g[2 * H + j]
+                    r, z, n = g_r[j], g_z[j], g_n[j]
                     dh_t = dhb[j] + dyb[j]  # h_t feeds the output and step t+1
                     da_n = dh_t * (1.0 - z) * (1.0 - n * n)  # h = (1 - z) n + z h_prev
                     da_r = da_n * m[j] * r * (1.0 - r)  # n = tanh(a_n + r hn)
                     da_z = dh_t * (hp[j] - n) * z * (1.0 - z)
-                    ax[j], ax[H + j], ax[2 * H + j] = da_r, da_z, da_n
-                    ahb[j], ahb[H + j], ahb[2 * H + j] = da_r, da_z, da_n * r
+                    x_r[j], x_z[j], x_n[j] = da_r, da_z, da_n
+                    h_r[j], h_z[j], h_n[j] = da_r, da_z, da_n * r
                     dhb[j] = dh_t * z
             np.dot(dah[t - t0], W_hh, back)
             dh += back  # dL/dh_{t-1}: the z h_prev path plus the recurrent GEMM
@@ -81,7 +81,6 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, K):
             db_h += rows_x[r]
             db_hn += rows_h[r, 2 * H :]
         t_end = t0
-    return dx, dW_xh, dW_hh, db_h, db_hn
 
 
 def supports(cell) -> bool:
@@ -106,6 +105,7 @@ def forward(cell, p, x, state0):
         h,
         gates,
         hn,
+        np.empty((B, 3 * H), dtype=dt),  # (B, 3H) W_hh h_{t-1} of one step
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h, "gates": gates, "hn": hn}
 
@@ -116,7 +116,22 @@ def backward(cell, p, dy, dstate_T, cache):
     dt = h.dtype
     T, B, _ = x.shape
     dh = np.array(dstate_T[0], dtype=dt, order="C")  # (B, H) becomes dL/dh_0
-    dx, dW_xh, dW_hh, db_h, db_hn = _backward(
+    H, I = h.shape[2], x.shape[2]
+    grads = {
+        "W_xh": np.zeros((3 * H, I), dtype=dt),
+        "W_hh": np.zeros((3 * H, H), dtype=dt),
+        "b_h": np.zeros(3 * H, dtype=dt),
+        "b_hn": np.zeros(H, dtype=dt),
+    }
+    dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
+    work = (
+        work_buffer(T, B, 3 * H, dt),
+        work_buffer(T, B, 3 * H, dt),
+        np.empty((B, H), dtype=dt),
+        np.empty((3 * H, I), dtype=dt),
+        np.empty((3 * H, H), dtype=dt),
+    )
+    _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
         as_c(p["W_hh"], dt),
@@ -125,6 +140,7 @@ def backward(cell, p, dy, dstate_T, cache):
         cache["hn"],
         as_c(dy, dt),
         dh,
-        chunk_steps(T, B),
+        (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], grads["b_hn"]),
+        work,
     )
-    return dx, (dh,), {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h, "b_hn": db_hn}
+    return dx, (dh,), grads

@@ -12,19 +12,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import JIT, as_c, chunk_steps, optional
+from ._common import JIT, as_c, optional, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep):
+def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, ah, forget, peep):
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
     oi, of = 0, H
     og = 2 * H if forget else H
     oo = og + H
-    ah = np.empty((B, GH), dtype=h.dtype)  # W_hh h_{t-1} for one step
     np.dot(x.reshape(T * B, I), W_xh.T, gates.reshape(T * B, GH))  # W_xh x_t for all t
     for t in range(T):
         np.dot(h[t], W_hh.T, ah)
@@ -34,51 +33,48 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep):
             cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
             for k in range(GH):
                 a[k] = a[k] + r[k] + b_h[k]
+            # Zero-based views of the gate blocks: an offset index such as a[og + j] carries
+            # Numba's negative-index check, which keeps LLVM from vectorising the loop (3x).
+            ai, af, ag, ao = a[oi : oi + H], a[of : of + H], a[og : og + H], a[oo : oo + H]
             if peep:
                 for j in range(H):
-                    a[oi + j] += w_ic[j] * cp[j]
+                    ai[j] += w_ic[j] * cp[j]
                 if forget:
                     for j in range(H):
-                        a[of + j] += w_fc[j] * cp[j]
+                        af[j] += w_fc[j] * cp[j]
             if forget:
                 for j in range(H):
-                    i = sigmoid(a[oi + j])
-                    f = sigmoid(a[of + j])
-                    g = tanh(a[og + j])
-                    a[oi + j], a[of + j], a[og + j] = i, f, g
+                    i = sigmoid(ai[j])
+                    f = sigmoid(af[j])
+                    g = tanh(ag[j])
+                    ai[j], af[j], ag[j] = i, f, g
                     cn[j] = f * cp[j] + i * g
             else:
                 for j in range(H):
-                    i = sigmoid(a[oi + j])
-                    g = tanh(a[og + j])
-                    a[oi + j], a[og + j] = i, g
+                    i = sigmoid(ai[j])
+                    g = tanh(ag[j])
+                    ai[j], ag[j] = i, g
                     cn[j] = cp[j] + i * g  # the 1997 CEC
             if peep:
                 for j in range(H):
-                    a[oo + j] += w_oc[j] * cn[j]
+                    ao[j] += w_oc[j] * cn[j]
             for j in range(H):
-                o = sigmoid(a[oo + j])
-                a[oo + j] = o
+                o = sigmoid(ao[j])
+                ao[j] = o
                 hn[j] = o * tanh(cn[j])
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, K, forget, peep):
+def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, work, forget, peep):
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
-    dt = h.dtype
     oi, of = 0, H
     og = 2 * H if forget else H
     oo = og + H
-    dx = np.empty((T, B, I), dtype=dt)
-    dW_xh = np.zeros((GH, I), dtype=dt)
-    dW_hh = np.zeros((GH, H), dtype=dt)
-    db_h = np.zeros(GH, dtype=dt)
-    dw_ic, dw_fc, dw_oc = np.zeros_like(w_ic), np.zeros_like(w_fc), np.zeros_like(w_oc)
-    da = np.empty((K, B, GH), dtype=dt)  # dL/da for the steps of one chunk
-    tmp_x = np.empty((GH, I), dtype=dt)
-    tmp_h = np.empty((GH, H), dtype=dt)
+    dx, dW_xh, dW_hh, db_h, dw_ic, dw_fc, dw_oc = out  # zeros, filled here
+    da, tmp_x, tmp_h = work  # dL/da for the steps of one chunk (K, B, GH); GEMM outputs
+    K = da.shape[0]
     t_end = T
     while t_end > 0:
         t0 = max(t_end - K, 0)
@@ -89,36 +85,39 @@ def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, K, forge
                 d = da[t - t0, b]
                 dhb, dcb, dyb = dh[b], dc[b], dy[t, b]
                 cp, cn = c[t, b], c[t + 1, b]
+                # zero-based gate-block views, as in the forward pass (vectorisation)
+                gi, gf, gg, go = g[oi : oi + H], g[of : of + H], g[og : og + H], g[oo : oo + H]
+                di, df, dg, do = d[oi : oi + H], d[of : of + H], d[og : og + H], d[oo : oo + H]
                 for j in range(H):
                     dh_t = dhb[j] + dyb[j]  # h_t feeds the output and step t+1
                     tc = tanh(cn[j])
-                    o = g[oo + j]
-                    d[oo + j] = dh_t * tc * o * (1.0 - o)  # h = o tanh(c), o = sigmoid(a_o)
+                    o = go[j]
+                    do[j] = dh_t * tc * o * (1.0 - o)  # h = o tanh(c), o = sigmoid(a_o)
                     dcb[j] = dcb[j] + dh_t * o * (1.0 - tc * tc)
                 if peep:
                     for j in range(H):
-                        dcb[j] += d[oo + j] * w_oc[j]
-                        dw_oc[j] += d[oo + j] * cn[j]
+                        dcb[j] += do[j] * w_oc[j]
+                        dw_oc[j] += do[j] * cn[j]
                 if forget:
                     for j in range(H):
-                        i, f, gg = g[oi + j], g[of + j], g[og + j]
-                        d[oi + j] = dcb[j] * gg * i * (1.0 - i)
-                        d[of + j] = dcb[j] * cp[j] * f * (1.0 - f)
-                        d[og + j] = dcb[j] * i * (1.0 - gg * gg)
+                        i, f, gv = gi[j], gf[j], gg[j]
+                        di[j] = dcb[j] * gv * i * (1.0 - i)
+                        df[j] = dcb[j] * cp[j] * f * (1.0 - f)
+                        dg[j] = dcb[j] * i * (1.0 - gv * gv)
                         dcb[j] = dcb[j] * f  # the CEC path, scaled by the forget gate
                 else:
                     for j in range(H):
-                        i, gg = g[oi + j], g[og + j]
-                        d[oi + j] = dcb[j] * gg * i * (1.0 - i)
-                        d[og + j] = dcb[j] * i * (1.0 - gg * gg)
+                        i, gv = gi[j], gg[j]
+                        di[j] = dcb[j] * gv * i * (1.0 - i)
+                        dg[j] = dcb[j] * i * (1.0 - gv * gv)
                 if peep:
                     for j in range(H):
-                        dcb[j] += d[oi + j] * w_ic[j]
-                        dw_ic[j] += d[oi + j] * cp[j]
+                        dcb[j] += di[j] * w_ic[j]
+                        dw_ic[j] += di[j] * cp[j]
                     if forget:
                         for j in range(H):
-                            dcb[j] += d[of + j] * w_fc[j]
-                            dw_fc[j] += d[of + j] * cp[j]
+                            dcb[j] += df[j] * w_fc[j]
+                            dw_fc[j] += df[j] * cp[j]
             np.dot(da[t - t0], W_hh, dh)  # dL/dh_{t-1} from step t
         rows = da[:n].reshape(n * B, GH)
         np.dot(rows, W_xh, dx[t0:t_end].reshape(n * B, I))
@@ -129,7 +128,6 @@ def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, K, forge
         for r in range(n * B):
             db_h += rows[r]
         t_end = t0
-    return dx, dW_xh, dW_hh, db_h, dw_ic, dw_fc, dw_oc
 
 
 def supports(cell) -> bool:
@@ -146,6 +144,7 @@ def forward(cell, p, x, state0):
     c = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
     h[0], c[0] = state0
     gates = np.empty((T, B, len(cell.gates) * H), dtype=dt)  # (T, B, G*H)
+    ah = np.empty((B, gates.shape[2]), dtype=dt)  # (B, G*H) W_hh h_{t-1} of one step
     _forward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -157,6 +156,7 @@ def forward(cell, p, x, state0):
         h,
         c,
         gates,
+        ah,
         cell.forget_gate,
         cell.peepholes,
     )
@@ -168,10 +168,21 @@ def backward(cell, p, dy, dstate_T, cache):
     """Same contract as :func:`rnnlab.cells.reference_backward` for an :class:`LSTMCell`."""
     x, h = cache["x"], cache["h"]
     dt = h.dtype
-    T, B, _ = x.shape
+    T, B, I = x.shape
+    GH = cache["gates"].shape[2]
+    H = h.shape[2]
     dh = np.array(dstate_T[0], dtype=dt, order="C")  # (B, H) becomes dL/dh_0
     dc = np.array(dstate_T[1], dtype=dt, order="C")  # (B, H) becomes dL/dc_0
-    dx, dW_xh, dW_hh, db_h, dw_ic, dw_fc, dw_oc = _backward(
+    grads = {
+        "W_xh": np.zeros((GH, I), dtype=dt),
+        "W_hh": np.zeros((GH, H), dtype=dt),
+        "b_h": np.zeros(GH, dtype=dt),
+    }
+    peep = {name: np.zeros(H if name in p else 0, dtype=dt) for name in ("w_ic", "w_fc", "w_oc")}
+    dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
+    out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
+    work = (work_buffer(T, B, GH, dt), np.empty((GH, I), dtype=dt), np.empty((GH, H), dtype=dt))
+    _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
         as_c(p["W_hh"], dt),
@@ -184,12 +195,10 @@ def backward(cell, p, dy, dstate_T, cache):
         as_c(dy, dt),
         dh,
         dc,
-        chunk_steps(T, B),
+        out,
+        work,
         cell.forget_gate,
         cell.peepholes,
     )
-    grads = {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h}
-    for name, g in (("w_ic", dw_ic), ("w_fc", dw_fc), ("w_oc", dw_oc)):
-        if name in p:
-            grads[name] = g
+    grads.update({name: g for name, g in peep.items() if name in p})
     return dx, (dh, dc), {name: grads[name] for name in p}

@@ -10,17 +10,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._common import JIT, as_c, chunk_steps
+from ._common import JIT, as_c, work_buffer
 from ._vmath import sigmoid, tanh
 
 PHI_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, h, phi):
+def _forward(x, W_xh, W_hh, b_h, h, ah, phi):
     T, B, I = x.shape
     H = h.shape[2]
-    ah = np.empty((B, H), dtype=h.dtype)  # W_hh h_{t-1} for one step
     z = h[1:]  # the pre-activations are written where h_t goes, then overwritten by phi(z)
     np.dot(x.reshape(T * B, I), W_xh.T, z.reshape(T * B, H))
     for t in range(T):
@@ -42,17 +41,12 @@ def _forward(x, W_xh, W_hh, b_h, h, phi):
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, dy, dh, K, phi):
+def _backward(x, W_xh, W_hh, h, dy, dh, out, work, phi):
     T, B, I = x.shape
     H = h.shape[2]
-    dt = h.dtype
-    dx = np.empty((T, B, I), dtype=dt)
-    dW_xh = np.zeros((H, I), dtype=dt)
-    dW_hh = np.zeros((H, H), dtype=dt)
-    db_h = np.zeros(H, dtype=dt)
-    dz = np.empty((K, B, H), dtype=dt)  # dL/dz for the steps of one chunk
-    tmp_x = np.empty((H, I), dtype=dt)
-    tmp_h = np.empty((H, H), dtype=dt)
+    dx, dW_xh, dW_hh, db_h = out  # zeros, filled here
+    dz, tmp_x, tmp_h = work  # dL/dz for the steps of one chunk (K, B, H); GEMM outputs
+    K = dz.shape[0]
     t_end = T
     while t_end > 0:
         t0 = max(t_end - K, 0)
@@ -82,7 +76,6 @@ def _backward(x, W_xh, W_hh, h, dy, dh, K, phi):
         for r in range(n * B):
             db_h += rows[r]
         t_end = t0
-    return dx, dW_xh, dW_hh, db_h
 
 
 def supports(cell) -> bool:
@@ -103,6 +96,7 @@ def forward(cell, p, x, state0):
         as_c(p["W_hh"], dt),
         as_c(p["b_h"], dt),
         h,
+        np.empty((B, H), dtype=dt),  # (B, H) W_hh h_{t-1} of one step (see work_buffer)
         PHI_CODES[cell.nonlinearity],
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h}
@@ -114,14 +108,23 @@ def backward(cell, p, dy, dstate_T, cache):
     dt = h.dtype
     T, B, _ = x.shape
     dh = np.array(dstate_T[0], dtype=dt, order="C")  # (B, H) becomes dL/dh_0
-    dx, dW_xh, dW_hh, db_h = _backward(
+    H, I = h.shape[2], x.shape[2]
+    grads = {
+        "W_xh": np.zeros((H, I), dtype=dt),
+        "W_hh": np.zeros((H, H), dtype=dt),
+        "b_h": np.zeros(H, dtype=dt),
+    }
+    dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
+    work = (work_buffer(T, B, H, dt), np.empty((H, I), dtype=dt), np.empty((H, H), dtype=dt))
+    _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
         as_c(p["W_hh"], dt),
         h,
         as_c(dy, dt),
         dh,
-        chunk_steps(T, B),
+        (dx, grads["W_xh"], grads["W_hh"], grads["b_h"]),
+        work,
         PHI_CODES[cell.nonlinearity],
     )
-    return dx, (dh,), {"W_xh": dW_xh, "W_hh": dW_hh, "b_h": db_h}
+    return dx, (dh,), grads
