@@ -41,6 +41,8 @@ def _run(capsys, argv):
         (["--init", "zeros"], "init: expected one of"),
         (["--config", "missing.toml"], "no such file"),
         (["--lr", "abc"], "lr"),
+        (["--input-bias", "nan"], "input_bias: expected a finite number"),
+        (["--screen-size", "0"], "screen_size"),
     ],
 )
 def test_bad_train_input(tmp_path, capsys, monkeypatch, args, needle):
@@ -95,6 +97,18 @@ def test_existing_out_refused_then_force_and_resume(tmp_path, capsys):
     assert code == 2 and "resume" in err
     code, stdout, _ = _run(capsys, ["evaluate", str(out), "--size", "32"])
     assert code == 0 and "32 fresh test sequences" in stdout and "SOLVED" in stdout
+
+
+def test_gate_biases_and_screen_size_reach_the_saved_run(tmp_path, capsys):
+    from rnnlab.checkpoint import load_run
+
+    out = tmp_path / "run"
+    args = ["--forget-bias", "2", "--input-bias", "-3", "--screen-size", "8", "--steps", "1"]
+    code, _, _ = _run(capsys, ["train", *TINY, "--model", "lstm", *args, "--out", str(out)])
+    assert code == 0
+    run = load_run(out)
+    c = run.config
+    assert (c.forget_bias, c.input_bias, c.screen_size) == (2.0, -3.0, 8)
 
 
 def test_evaluate_missing_run(tmp_path, capsys):
