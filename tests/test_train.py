@@ -244,6 +244,17 @@ def test_config_toml_round_trip_and_errors(tmp_path):
         read_config(tmp_path / "unk.toml")
 
 
+def test_final_verdict_rests_on_the_full_test_set(tmp_path):
+    """A run that ends unsolved after a screen is judged once more on the full set."""
+    cfg = TrainConfig(**{**TINY, "screen_size": 8, "eval_every": 2, "steps": 4}, out=str(tmp_path))
+    run = train(cfg, progress=False, log=lambda s: None)
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    assert rows[0].endswith("test_accuracy,test_loss,test_size")
+    sizes = [r.split(",")[-1] for r in rows[1:]]
+    assert run.status == "not solved"  # four steps of a 4-unit LSTM cannot solve it
+    assert sizes == ["", "8", "", "16"]
+
+
 @pytest.mark.parametrize(
     "screen_passes, full_passes, sizes, status",
     [

@@ -401,6 +401,7 @@ METRIC_COLUMNS = (
     "seconds",
     "test_accuracy",
     "test_loss",
+    "test_size",
 )
 
 
@@ -451,6 +452,8 @@ def _read_metric_rows(path: Path, upto_step: int) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"step": step, "sequences": int(r["sequences"])}
             for k in METRIC_COLUMNS[2:]:
                 row[k] = float(r[k]) if r.get(k) not in (None, "") else None
+            if row.get("test_size") is not None:
+                row["test_size"] = int(row["test_size"])
             rows.append(row)
     return rows
 
@@ -486,19 +489,20 @@ def _eval_rng(seed: int, step: int, full: bool = False) -> np.random.Generator:
 
 def evaluate_screened(
     model: SequenceModel, task: Task, c: TrainConfig, step: int
-) -> tuple[float, float, bool]:
-    """``(accuracy, loss, solved)`` of the evaluation at ``step``.
+) -> tuple[float, float, bool, int]:
+    """``(accuracy, loss, solved, size)`` of the evaluation at ``step``.
 
     A full test set of ``c.eval_size`` sequences costs as much as many training steps, so a
     quick check on ``c.screen_size`` fresh sequences comes first. Only when the check meets the
     task's criterion is the full set drawn, and only the full set can declare the task solved;
-    the returned accuracy and loss are those of the last set evaluated.
+    the returned accuracy and loss are those of the last set evaluated, of ``size`` sequences.
     """
     if c.screen_size is not None and c.screen_size < c.eval_size:
         acc, loss, ok = evaluate_model(model, task, c.screen_size, _eval_rng(c.seed, step))
         if not ok:
-            return acc, loss, False
-    return evaluate_model(model, task, c.eval_size, _eval_rng(c.seed, step, full=True))
+            return acc, loss, False, c.screen_size
+    acc, loss, ok = evaluate_model(model, task, c.eval_size, _eval_rng(c.seed, step, full=True))
+    return acc, loss, ok, c.eval_size
 
 
 # -- the loop ----------------------------------------------------------------------------------
@@ -648,6 +652,7 @@ def train(
                     "seconds": round(seconds, 4),
                     "test_accuracy": None,
                     "test_loss": None,
+                    "test_size": None,
                 }
                 if not (math.isfinite(loss[0]) and math.isfinite(norm)):
                     status = "diverged"
@@ -662,8 +667,9 @@ def train(
                     break
                 rows.append(row)
                 if step % c.eval_every == 0:
-                    test_acc, test_loss, ok = evaluate_screened(model, task, c, step)
+                    test_acc, test_loss, ok, n_test = evaluate_screened(model, task, c, step)
                     row["test_accuracy"], row["test_loss"] = test_acc, test_loss
+                    row["test_size"] = n_test
                     last_test = test_acc
                     seconds = time.perf_counter() - start
                     if ok:
@@ -686,14 +692,16 @@ def train(
             bar.close()
     seconds = time.perf_counter() - start
     if status == "not solved" and out is not None:
-        # One last evaluation so the verdict rests on the test set, not on the last batch.
-        if not rows or rows[-1].get("test_accuracy") is None:
+        # One last evaluation so the verdict rests on the full test set, not on the last batch
+        # or a screen.
+        if not rows or rows[-1].get("test_size") != c.eval_size:
             test_acc, test_loss, ok = evaluate_model(
                 model, task, c.eval_size, _eval_rng(c.seed, step, full=True)
             )
             last_test = test_acc
             if rows:
                 rows[-1]["test_accuracy"], rows[-1]["test_loss"] = test_acc, test_loss
+                rows[-1]["test_size"] = c.eval_size
             if ok:
                 status, solved_at = "solved", sequences
     if status in ("not solved", "interrupted") or (status == "solved" and out is not None):
