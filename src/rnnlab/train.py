@@ -6,8 +6,9 @@ the task's own "solved" criterion is met on fresh test sequences (or a budget ru
 ``model.safetensors`` and ``loss-curve.png``.
 
 Randomness: one seed. ``SeedSequence(seed)`` spawns independent streams for the model's initial
-weights and for the training sequences; the test set of the evaluation at step ``s`` is drawn from
-``SeedSequence([seed, 1, s])`` so it is fresh each time and independent of the training stream.
+weights and for the training sequences; the test sets of the evaluation at step ``s`` are drawn
+from ``SeedSequence([seed, 1, s])`` (the quick screen) and ``SeedSequence([seed, 2, s])`` (the full
+set), so they are fresh each time and independent of the training stream.
 A checkpoint stores the training stream's ``bit_generator.state`` and the optimiser's state, so
 ``resume`` continues bit for bit.
 """
