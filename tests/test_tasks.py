@@ -358,3 +358,14 @@ def test_every_task_is_listed_with_its_source():
     for name, cls in TASKS.items():
         assert cls.name == name and cls.source and cls.criterion
     assert list(itertools.islice(TASKS, 2)) == ["adding", "multiplication"]
+
+
+def test_paper_sequence_counts_only_in_the_papers_setting():
+    from rnnlab.tasks import get_task
+
+    assert get_task("adding").paper_sequences == 74_000
+    assert get_task("adding", length=50).paper_sequences is None
+    assert get_task("multiplication").paper_sequences is None
+    assert get_task("temporal_order").paper_sequences == 31_390
+    assert get_task("temporal_order", symbols=3).paper_sequences == 571_100
+    assert get_task("parity").paper_sequences is None

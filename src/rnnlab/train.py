@@ -52,7 +52,7 @@ NONLINEARITIES = ("tanh", "sigmoid", "relu", "identity")
 DTYPES = ("float64", "float32")
 
 # Per-task defaults the plain `rnnlab train --task NAME` uses (chosen by measurement; see README).
-# "paper_sequences" is the source's training-sequence count, used as the default sequence budget.
+# The default sequence budget is the task's `paper_sequences` (the source's count), if any.
 # The negative input-gate bias is the paper's own (Exp. 4 starts them at -3 and -6): with open
 # input gates every irrelevant input leaks into the CEC, and the sum of ~100 noise terms buries
 # the two marked values; small batches give many updates per training sequence.
@@ -63,7 +63,6 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
         "batch": 8,
         "forget_bias": 5.0,
         "input_bias": -3.0,
-        "paper_sequences": 74_000,
     },
     "temporal_order": {
         "hidden": 32,
@@ -71,7 +70,6 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
         "batch": 8,
         "forget_bias": 5.0,
         "input_bias": -3.0,
-        "paper_sequences": 31_390,
     },
 }
 GENERIC_DEFAULTS: dict[str, Any] = {
@@ -213,7 +211,7 @@ def resolve_config(c: TrainConfig) -> TrainConfig:
     length = c.length
     if length is None and hasattr(task, "length"):
         length = int(task.length)
-    paper = d.get("paper_sequences")
+    paper = task.paper_sequences
     return dataclasses.replace(
         c,
         length=length,
@@ -764,7 +762,7 @@ def _clip_and_step(grads, c, opt, params) -> float:
 
 def _verdict(status, why, c, task, step, sequences, seconds, test_acc, solved_at) -> str:
     what = f"{c.model.upper()} on {c.task} (T={c.length})"
-    paper = TASK_DEFAULTS.get(c.task, {}).get("paper_sequences")
+    paper = task.paper_sequences
     ref = f" (paper's LSTM: {paper:,})" if paper else ""
     acc = f"{100 * test_acc:.2f}% of fresh test sequences correct" if test_acc is not None else ""
     if status == "solved":

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from ..plots import plot_comparison
-from ..train import TASK_DEFAULTS, Run, TrainConfig, check_out_dir, train
+from ..tasks.adding import AddingTask
+from ..train import Run, TrainConfig, check_out_dir, train
 
 DEMO_FIGURE = "adding-rnn-vs-lstm.png"
 
@@ -29,9 +30,12 @@ def run_demo(
     budget; write both run folders and a comparison figure under ``out``; print a summary."""
     root = Path(out)
     check_out_dir(root, resume=False, force=force)
-    paper = TASK_DEFAULTS["adding"]["paper_sequences"]
-    echo(f"Adding problem, T={length}: the paper's LSTM needed {paper:,} training sequences.")
-    echo(f"Each model gets the same budget: {paper:,} sequences or {time_budget:g} s.\n")
+    paper = AddingTask(length=length).paper_sequences
+    if paper is not None:
+        echo(f"Adding problem, T={length}: the paper's LSTM needed {paper:,} training sequences.")
+        echo(f"Each model gets the same budget: {paper:,} sequences or {time_budget:g} s.\n")
+    else:
+        echo(f"Adding problem, T={length}: each model gets the same budget of {time_budget:g} s.\n")
     runs = []
     for model in ("rnn", "lstm"):
         cfg = TrainConfig(
@@ -50,7 +54,7 @@ def run_demo(
         [(f"{r.config.model.upper()} ({r.status})", r.out / "metrics.csv") for r in runs],
         root / DEMO_FIGURE,
         title=f"Adding problem (Hochreiter & Schmidhuber 1997, Exp. 4), T={length}",
-        reference=(f"paper's LSTM: {paper:,} sequences", paper),
+        reference=(f"paper's LSTM: {paper:,} sequences", paper) if paper is not None else None,
     )
     echo(summary_table(runs))
     echo(f"\nfigures: {fig}, {', '.join(str(r.out / 'loss-curve.png') for r in runs)}")

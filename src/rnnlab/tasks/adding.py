@@ -70,6 +70,11 @@ class AddingTask(Task):
         self.test_size = check_int_at_least("test_size", self.test_size, 1)
 
     @property
+    def paper_sequences(self) -> int | None:
+        """74,000 at T=100 (the paper's Table 7); other lengths are not compared here."""
+        return 74_000 if self.length == 100 else None
+
+    @property
     def input_size(self) -> int:
         return 2
 

@@ -59,6 +59,12 @@ class Task(ABC):
     solved_accuracy: float = 1.0  # fraction of the test set that must be correct
 
     @property
+    def paper_sequences(self) -> int | None:
+        """Training sequences the source's LSTM needed in exactly this setting (None: the source
+        reports none for it); the trainer's default sequence budget."""
+        return None
+
+    @property
     @abstractmethod
     def input_size(self) -> int: ...
 

@@ -57,6 +57,11 @@ class TemporalOrderTask(Task):
         self.test_size = check_int_at_least("test_size", self.test_size, 1)
 
     @property
+    def paper_sequences(self) -> int | None:
+        """31,390 (Exp. 6a) and 571,100 (Exp. 6b) at the paper's length 100."""
+        return {2: 31_390, 3: 571_100}[self.symbols] if self.length == 100 else None
+
+    @property
     def input_size(self) -> int:
         return len(SYMBOLS)
 
