@@ -43,6 +43,8 @@ def _run(capsys, argv):
         (["--lr", "abc"], "lr"),
         (["--input-bias", "nan"], "input_bias: expected a finite number"),
         (["--screen-size", "0"], "screen_size"),
+        (["--task-option", "symbols"], "task-option: expected KEY=VALUE, got 'symbols'"),
+        (["--task-option", "colour=3"], "task_kwargs: adding does not take these settings"),
     ],
 )
 def test_bad_train_input(tmp_path, capsys, monkeypatch, args, needle):
@@ -109,6 +111,18 @@ def test_gate_biases_and_screen_size_reach_the_saved_run(tmp_path, capsys):
     run = load_run(out)
     c = run.config
     assert (c.forget_bias, c.input_bias, c.screen_size) == (2.0, -3.0, 8)
+
+
+def test_task_options_become_task_settings(tmp_path, capsys):
+    from rnnlab.checkpoint import load_run
+
+    out = tmp_path / "run"
+    argv = ["train", "--task", "temporal_order", "--task-option", "symbols=3", "--steps", "1"]
+    code, _, _ = _run(capsys, [*argv, "--eval-size", "8", "--quiet", "--out", str(out)])
+    assert code == 0
+    run = load_run(out)
+    assert run.config.task_kwargs == {"symbols": 3}
+    assert run.model.readout.params["W_hy"].shape[0] == 8  # 2**3 classes
 
 
 def test_evaluate_missing_run(tmp_path, capsys):

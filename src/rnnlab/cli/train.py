@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import click
 
 from ..train import TrainConfig, config_from_dict, read_config, train, validate_config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 # Options that map one-to-one onto TrainConfig fields (CLI name -> field name).
 _FIELDS = {
@@ -49,6 +55,13 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
     help="TOML file of settings (command-line options override it).",
 )
 @click.option("--task", type=str, default=None, help="Task name (see `rnnlab tasks`).  [adding]")
+@click.option(
+    "--task-option",
+    "task_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A task setting, e.g. symbols=3 for temporal order (repeatable; see `rnnlab tasks`).",
+)
 @click.option("--model", type=str, default=None, help="rnn | lstm | gru.  [lstm]")
 @click.option("--hidden", type=int, default=None, help="Hidden units per layer.  [task default]")
 @click.option("--layers", type=int, default=None, help="Stacked recurrent layers.  [1]")
@@ -119,7 +132,9 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
 )
 @click.option("--quiet", is_flag=True, default=False, help="No progress bar.")
 @click.pass_context
-def command(ctx: click.Context, config_file, no_clip, resume, force, quiet, **opts) -> None:
+def command(
+    ctx: click.Context, config_file, task_options, no_clip, resume, force, quiet, **opts
+) -> None:
     """Train a model on a task; stop when the task's criterion is met or a budget runs out.
 
     Writes the run folder: config.toml, metrics.csv, model.safetensors, loss-curve.png.
@@ -132,7 +147,7 @@ def command(ctx: click.Context, config_file, no_clip, resume, force, quiet, **op
     if resume:
         if "out" not in given:
             raise ValueError("out: --resume needs --out DIR, the run folder to continue")
-        extra = sorted(set(given) - _BUDGET)
+        extra = sorted(set(given) - _BUDGET) + (["--task-option"] if task_options else [])
         if extra or config_file:
             raise ValueError(
                 "resume: a resumed run keeps its saved settings; only --steps, --max-sequences "
@@ -141,6 +156,8 @@ def command(ctx: click.Context, config_file, no_clip, resume, force, quiet, **op
         cfg = TrainConfig(**given)
     else:
         base = read_config(config_file) if config_file else TrainConfig()
+        if task_options:
+            given["task_kwargs"] = {**base.task_kwargs, **parse_task_options(task_options)}
         cfg = config_from_dict({**_as_dict(base), **given})
         if cfg.out is None:
             cfg = dataclasses.replace(cfg, out=f"runs/{cfg.task}-{cfg.model}")
@@ -150,6 +167,22 @@ def command(ctx: click.Context, config_file, no_clip, resume, force, quiet, **op
         click.echo(f"run folder: {run.out}")
     if run.status == "diverged":
         ctx.exit(1)
+
+
+def parse_task_options(items: tuple[str, ...]) -> dict:
+    """``("symbols=3", ...)`` -> ``{"symbols": 3}``; values are read as TOML values (a bare word
+    is a string)."""
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise ValueError(f"task-option: expected KEY=VALUE, got {item!r}")
+        try:
+            out[key] = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[key] = text.strip()
+    return out
 
 
 def _as_dict(c: TrainConfig) -> dict:
