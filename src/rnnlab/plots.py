@@ -18,6 +18,15 @@ from .checkpoint import atomic_write_with  # noqa: E402
 _COLUMNS = ("step", "sequences", "loss", "grad_norm", "accuracy", "seconds", "test_accuracy")
 
 
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Write ``fig`` as a PNG through a temporary file, close it, return the path."""
+    path = Path(path)
+    # constrained layout is solved during the one draw savefig does (tight_layout draws twice)
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+    return path
+
+
 def read_metrics(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Read ``metrics.csv`` into float columns (empty cells become NaN)."""
     path = Path(path)
@@ -106,10 +115,7 @@ def plot_loss_curve(
     _finish_axes(axes, clip)
     if title:
         axes[0].set_title(title, fontsize=10)
-    out_path = Path(out_path)
-    atomic_write_with(out_path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path)
 
 
 def plot_comparison(
@@ -133,7 +139,4 @@ def plot_comparison(
     axes[0].legend(loc="upper right", fontsize=8)
     if title:
         axes[0].set_title(title, fontsize=10)
-    out_path = Path(out_path)
-    atomic_write_with(out_path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
-    return out_path
+    return save_figure(fig, out_path)

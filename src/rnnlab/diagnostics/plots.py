@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator  # noqa: E402
 
-from ..checkpoint import atomic_write_with  # noqa: E402
+from ..plots import save_figure  # noqa: E402
 
 _POW10 = FuncFormatter(lambda v, _pos: f"$10^{{{int(round(v))}}}$")
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -28,12 +28,6 @@ def _log10_axis(ax, label: str) -> None:
     ax.yaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     ax.yaxis.set_major_formatter(_POW10)
     ax.set_ylabel(label)
-
-
-def _save(fig, path: str | os.PathLike) -> None:
-    # constrained layout is solved during the one draw savefig does (tight_layout draws twice)
-    atomic_write_with(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
 
 
 def _finite_ylim(ax, *arrays: np.ndarray, pad: float = 0.5) -> None:
@@ -88,7 +82,7 @@ def plot_gradient_flow(flow: dict[str, dict], title: str, path: str | os.PathLik
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_jacobians(jac: dict, title: str, path: str | os.PathLike) -> None:
@@ -148,7 +142,7 @@ def plot_jacobians(jac: dict, title: str, path: str | os.PathLike) -> None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_contributions(rec: dict, title: str, path: str | os.PathLike) -> None:
@@ -179,7 +173,7 @@ def plot_contributions(rec: dict, title: str, path: str | os.PathLike) -> None:
     a2.grid(alpha=0.3)
     a2.legend(fontsize=8)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_spectrum(
@@ -247,7 +241,7 @@ def plot_spectrum(
     a2.grid(alpha=0.3, which="both")
     a2.legend(fontsize=8)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_impulse(sweep: dict, path: str | os.PathLike) -> None:
@@ -299,7 +293,7 @@ def plot_impulse(sweep: dict, path: str | os.PathLike) -> None:
             ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"impulse response of h(t) = f(W h(t−1) + C x(t)), N = {sweep['N']}")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_gates(stats: dict, title: str, path: str | os.PathLike) -> None:
@@ -335,7 +329,7 @@ def plot_gates(stats: dict, title: str, path: str | os.PathLike) -> None:
     a2.grid(alpha=0.3, axis="y")
     a2.legend(fontsize=8)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_deep_mlp(res: dict, path: str | os.PathLike) -> None:
@@ -354,7 +348,7 @@ def plot_deep_mlp(res: dict, path: str | os.PathLike) -> None:
     )
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_training(res: dict, path: str | os.PathLike, clip: float | None = None) -> None:
@@ -386,7 +380,7 @@ def plot_training(res: dict, path: str | os.PathLike, clip: float | None = None)
     ax.set_title("gradient norm during training")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 Plotter = Callable[..., None]
