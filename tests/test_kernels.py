@@ -7,7 +7,7 @@ import rnnlab
 from cases import cell_cases
 from rnnlab import cells, kernels
 from rnnlab.gradcheck import relative_error
-from rnnlab.kernels import _common
+from rnnlab.kernels import _blas, _common
 from tolerances import FAST_REL_F32, FAST_REL_F64
 
 T, B, I, H = 6, 3, 4, 5
@@ -102,6 +102,45 @@ def test_fast_equals_reference_across_backward_chunks(case, rng, monkeypatch):
     err = _errors(_run(fast, *args), _run(ref, *args))
     worst = max(err, key=err.get)
     assert err[worst] <= FAST_REL_F64, f"{case}: {worst} {err[worst]:.2e}"
+
+
+@pytest.mark.parametrize("cblas", [True, False], ids=["cblas", "np.dot"])
+@pytest.mark.parametrize("case", ["rnn-tanh", "lstm", "lstm-peepholes", "lstm-no-forget", "gru"])
+def test_fast_equals_reference_batch_of_one_and_both_blas_routes(case, cblas, rng, monkeypatch):
+    """B=1 takes the GEMV route of NumPy's CBLAS; the np.dot route serves NumPy builds without one."""
+    if cblas and not _blas.USE_CBLAS:
+        pytest.skip("this NumPy has no CBLAS that rnnlab can call")
+    monkeypatch.setattr(_blas, "USE_CBLAS", cblas)
+    monkeypatch.setattr(_common, "CHUNK_ROWS", 4)  # several chunks: beta = 1 accumulation
+    for Bn in (1, 3):
+        fast, ref = _pair(case, bidirectional=True)
+        args = _inputs(fast, rng, Tn=9, Bn=Bn)
+        err = _errors(_run(fast, *args), _run(ref, *args))
+        worst = max(err, key=err.get)
+        assert err[worst] <= FAST_REL_F64, f"{case}, B={Bn}: {worst} {err[worst]:.2e}"
+
+
+def test_numpy_cblas_is_used_where_numpy_bundles_it():
+    if _blas._numpy_blas_candidates():
+        assert _blas.USE_CBLAS, "NumPy bundles an ILP64 OpenBLAS, but its CBLAS was not found"
+
+
+@pytest.mark.parametrize("cblas", [True, False], ids=["cblas", "np.dot"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_matches_numpy_for_every_transpose_and_beta(cblas, dtype, rng):
+    if cblas and not _blas.USE_CBLAS:
+        pytest.skip("this NumPy has no CBLAS that rnnlab can call")
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for M, N, K in [(1, 7, 5), (3, 7, 5), (4, 1, 6), (2, 3, 0), (1, 1, 1), (6, 8, 2)]:
+        for ta in (False, True):
+            for tb in (False, True):
+                for beta in (0.0, 1.0):
+                    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
+                    Bm = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
+                    C = rng.standard_normal((M, N)).astype(dtype)
+                    want = (A.T if ta else A) @ (Bm.T if tb else Bm) + beta * C
+                    _blas.gemm(cblas, ta, tb, A, Bm, beta, C)
+                    np.testing.assert_allclose(C, want, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("case", ["rnn-tanh", "rnn-sigmoid", "lstm", "lstm-peepholes", "gru"])

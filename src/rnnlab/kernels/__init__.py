@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# np.dot inside the kernels calls the BLAS that SciPy bundles (through Numba). Load it now, so that
-# a thread limit set before the first kernel call (threadpoolctl only sees loaded libraries)
-# covers it too.
+# Where NumPy has no CBLAS to call (see _blas), np.dot inside the kernels calls the BLAS that
+# SciPy bundles (through Numba). Load it now, so that a thread limit set before the first kernel
+# call (threadpoolctl only sees loaded libraries) covers it too.
 import scipy.linalg.cython_blas  # noqa: F401
 
 from ..cells.base import Cell

@@ -12,20 +12,22 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import _blas
+from ._blas import gemm
 from ._common import JIT, as_c, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah):
+def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas):
     T, B, I = x.shape
     H = h.shape[2]
-    np.dot(x.reshape(T * B, I), W_xh.T, gates.reshape(T * B, 3 * H))  # W_xh x_t for all t
+    gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, 3 * H))
     # Zero-based block views (a[H + j] would carry a negative-index check that stops LLVM from
     # vectorising); `ah` comes from the caller for the same reason (see _common.work_buffer).
     b_r, b_z, b_n = b_h[:H], b_h[H : 2 * H], b_h[2 * H :]
     for t in range(T):
-        np.dot(h[t], W_hh.T, ah)
+        gemm(cblas, False, True, h[t], W_hh, 0.0, ah)  # kept apart: r scales its n block
         for b in range(B):
             a, r_, hp, hnb, hb = gates[t, b], ah[b], h[t, b], hn[t, b], h[t + 1, b]
             a_r, a_z, a_n = a[:H], a[H : 2 * H], a[2 * H :]
@@ -41,12 +43,12 @@ def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah):
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work):
+def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas):
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h, db_hn = out  # zeros, filled here
     # dL/d(input pre-activations) and dL/d(W_hh h_{t-1} + [0, 0, b_hn]) for one chunk, (K, B, 3H)
-    dax, dah, back, tmp_x, tmp_h = work
+    dax, dah = work
     K = dax.shape[0]
     t_end = T
     while t_end > 0:
@@ -68,15 +70,13 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work):
                     x_r[j], x_z[j], x_n[j] = da_r, da_z, da_n
                     h_r[j], h_z[j], h_n[j] = da_r, da_z, da_n * r
                     dhb[j] = dh_t * z
-            np.dot(dah[t - t0], W_hh, back)
-            dh += back  # dL/dh_{t-1}: the z h_prev path plus the recurrent GEMM
+            # dL/dh_{t-1}: the z h_prev path (already in dh) plus the recurrent GEMM
+            gemm(cblas, False, False, dah[t - t0], W_hh, 1.0, dh)
         rows_x = dax[:n_].reshape(n_ * B, 3 * H)
         rows_h = dah[:n_].reshape(n_ * B, 3 * H)
-        np.dot(rows_x, W_xh, dx[t0:t_end].reshape(n_ * B, I))
-        np.dot(rows_x.T, x[t0:t_end].reshape(n_ * B, I), tmp_x)
-        np.dot(rows_h.T, h[t0:t_end].reshape(n_ * B, H), tmp_h)
-        dW_xh += tmp_x
-        dW_hh += tmp_h
+        gemm(cblas, False, False, rows_x, W_xh, 0.0, dx[t0:t_end].reshape(n_ * B, I))
+        gemm(cblas, True, False, rows_x, x[t0:t_end].reshape(n_ * B, I), 1.0, dW_xh)
+        gemm(cblas, True, False, rows_h, h[t0:t_end].reshape(n_ * B, H), 1.0, dW_hh)
         for r in range(n_ * B):
             db_h += rows_x[r]
             db_hn += rows_h[r, 2 * H :]
@@ -106,6 +106,7 @@ def forward(cell, p, x, state0):
         gates,
         hn,
         np.empty((B, 3 * H), dtype=dt),  # (B, 3H) W_hh h_{t-1} of one step
+        _blas.USE_CBLAS,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h, "gates": gates, "hn": hn}
 
@@ -124,13 +125,7 @@ def backward(cell, p, dy, dstate_T, cache):
         "b_hn": np.zeros(H, dtype=dt),
     }
     dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
-    work = (
-        work_buffer(T, B, 3 * H, dt),
-        work_buffer(T, B, 3 * H, dt),
-        np.empty((B, H), dtype=dt),
-        np.empty((3 * H, I), dtype=dt),
-        np.empty((3 * H, H), dtype=dt),
-    )
+    work = (work_buffer(T, B, 3 * H, dt), work_buffer(T, B, 3 * H, dt))
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -142,5 +137,6 @@ def backward(cell, p, dy, dstate_T, cache):
         dh,
         (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], grads["b_hn"]),
         work,
+        _blas.USE_CBLAS,
     )
     return dx, (dh,), grads

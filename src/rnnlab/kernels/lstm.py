@@ -1,10 +1,11 @@
 """Fast whole-sequence LSTM forward and backward (same math and cache as the reference loop).
 
 Forward: one GEMM for the input projections of all T steps, written straight into the
-``gates`` buffer, then per step one recurrent GEMM and fused, vectorised gate arithmetic.
+``gates`` buffer, then per step one recurrent GEMM that adds into it (beta = 1) and fused,
+vectorised gate arithmetic.
 Backward: per step fused gate derivatives and one GEMM for dL/dh_{t-1}; every CHUNK_ROWS rows,
 three GEMMs over the whole chunk give dx, dW_xh and dW_hh. The time loop runs inside Numba, so
-a step costs no Python overhead; np.dot inside Numba calls BLAS directly.
+a step costs no Python overhead; the GEMMs call NumPy's BLAS directly (see ``_blas``).
 """
 
 from __future__ import annotations
@@ -12,27 +13,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import _blas
+from ._blas import gemm
 from ._common import JIT, as_c, optional, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, ah, forget, peep):
+def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas):
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
     oi, of = 0, H
     og = 2 * H if forget else H
     oo = og + H
-    np.dot(x.reshape(T * B, I), W_xh.T, gates.reshape(T * B, GH))  # W_xh x_t for all t
+    gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))  # W_xh x_t
     for t in range(T):
-        np.dot(h[t], W_hh.T, ah)
+        gemm(cblas, False, True, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
         for b in range(B):
             a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
-            r = ah[b]
             cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
             for k in range(GH):
-                a[k] = a[k] + r[k] + b_h[k]
+                a[k] += b_h[k]
             # Zero-based views of the gate blocks: an offset index such as a[og + j] carries
             # Numba's negative-index check, which keeps LLVM from vectorising the loop (3x).
             ai, af, ag, ao = a[oi : oi + H], a[of : of + H], a[og : og + H], a[oo : oo + H]
@@ -65,7 +67,9 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, ah, forget, peep
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, work, forget, peep):
+def _backward(
+    x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, da, forget, peep, cblas
+):
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
@@ -73,7 +77,7 @@ def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, wor
     og = 2 * H if forget else H
     oo = og + H
     dx, dW_xh, dW_hh, db_h, dw_ic, dw_fc, dw_oc = out  # zeros, filled here
-    da, tmp_x, tmp_h = work  # dL/da for the steps of one chunk (K, B, GH); GEMM outputs
+    # da: dL/da for the steps of one chunk, (K, B, GH)
     K = da.shape[0]
     t_end = T
     while t_end > 0:
@@ -118,13 +122,11 @@ def _backward(x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, wor
                         for j in range(H):
                             dcb[j] += df[j] * w_fc[j]
                             dw_fc[j] += df[j] * cp[j]
-            np.dot(da[t - t0], W_hh, dh)  # dL/dh_{t-1} from step t
+            gemm(cblas, False, False, da[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1} from step t
         rows = da[:n].reshape(n * B, GH)
-        np.dot(rows, W_xh, dx[t0:t_end].reshape(n * B, I))
-        np.dot(rows.T, x[t0:t_end].reshape(n * B, I), tmp_x)
-        np.dot(rows.T, h[t0:t_end].reshape(n * B, H), tmp_h)
-        dW_xh += tmp_x
-        dW_hh += tmp_h
+        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, I))
+        gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
+        gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
             db_h += rows[r]
         t_end = t0
@@ -144,7 +146,6 @@ def forward(cell, p, x, state0):
     c = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
     h[0], c[0] = state0
     gates = np.empty((T, B, len(cell.gates) * H), dtype=dt)  # (T, B, G*H)
-    ah = np.empty((B, gates.shape[2]), dtype=dt)  # (B, G*H) W_hh h_{t-1} of one step
     _forward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -156,9 +157,9 @@ def forward(cell, p, x, state0):
         h,
         c,
         gates,
-        ah,
         cell.forget_gate,
         cell.peepholes,
+        _blas.USE_CBLAS,
     )
     cache = {"x": x, "h": h, "c": c, "gates": gates}
     return h[1:], (h[T].copy(), c[T].copy()), cache
@@ -181,7 +182,6 @@ def backward(cell, p, dy, dstate_T, cache):
     peep = {name: np.zeros(H if name in p else 0, dtype=dt) for name in ("w_ic", "w_fc", "w_oc")}
     dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
     out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
-    work = (work_buffer(T, B, GH, dt), np.empty((GH, I), dtype=dt), np.empty((GH, H), dtype=dt))
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -196,9 +196,10 @@ def backward(cell, p, dy, dstate_T, cache):
         dh,
         dc,
         out,
-        work,
+        work_buffer(T, B, GH, dt),
         cell.forget_gate,
         cell.peepholes,
+        _blas.USE_CBLAS,
     )
     grads.update({name: g for name, g in peep.items() if name in p})
     return dx, (dh, dc), {name: grads[name] for name in p}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from . import _blas
+from ._blas import gemm
 from ._common import JIT, as_c, work_buffer
 from ._vmath import sigmoid, tanh
 
@@ -17,35 +19,35 @@ PHI_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, h, ah, phi):
+def _forward(x, W_xh, W_hh, b_h, h, phi, cblas):
     T, B, I = x.shape
     H = h.shape[2]
     z = h[1:]  # the pre-activations are written where h_t goes, then overwritten by phi(z)
-    np.dot(x.reshape(T * B, I), W_xh.T, z.reshape(T * B, H))
+    gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, z.reshape(T * B, H))  # W_xh x_t
     for t in range(T):
-        np.dot(h[t], W_hh.T, ah)
+        gemm(cblas, False, True, h[t], W_hh, 1.0, h[t + 1])  # += W_hh h_{t-1}
         for b in range(B):
-            zt, r = h[t + 1, b], ah[b]
+            zt = h[t + 1, b]
             if phi == 0:
                 for j in range(H):
-                    zt[j] = tanh(zt[j] + r[j] + b_h[j])
+                    zt[j] = tanh(zt[j] + b_h[j])
             elif phi == 1:
                 for j in range(H):
-                    zt[j] = sigmoid(zt[j] + r[j] + b_h[j])
+                    zt[j] = sigmoid(zt[j] + b_h[j])
             elif phi == 2:
                 for j in range(H):
-                    zt[j] = max(zt[j] + r[j] + b_h[j], 0.0)
+                    zt[j] = max(zt[j] + b_h[j], 0.0)
             else:
                 for j in range(H):
-                    zt[j] = zt[j] + r[j] + b_h[j]
+                    zt[j] = zt[j] + b_h[j]
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, dy, dh, out, work, phi):
+def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas):
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h = out  # zeros, filled here
-    dz, tmp_x, tmp_h = work  # dL/dz for the steps of one chunk (K, B, H); GEMM outputs
+    # dz: dL/dz for the steps of one chunk, (K, B, H)
     K = dz.shape[0]
     t_end = T
     while t_end > 0:
@@ -66,13 +68,11 @@ def _backward(x, W_xh, W_hh, h, dy, dh, out, work, phi):
                 else:
                     for j in range(H):
                         d[j] = dhb[j] + dyb[j]
-            np.dot(dz[t - t0], W_hh, dh)  # dL/dh_{t-1}
+            gemm(cblas, False, False, dz[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1}
         rows = dz[:n].reshape(n * B, H)
-        np.dot(rows, W_xh, dx[t0:t_end].reshape(n * B, I))
-        np.dot(rows.T, x[t0:t_end].reshape(n * B, I), tmp_x)
-        np.dot(rows.T, h[t0:t_end].reshape(n * B, H), tmp_h)
-        dW_xh += tmp_x
-        dW_hh += tmp_h
+        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, I))
+        gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
+        gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
             db_h += rows[r]
         t_end = t0
@@ -96,8 +96,8 @@ def forward(cell, p, x, state0):
         as_c(p["W_hh"], dt),
         as_c(p["b_h"], dt),
         h,
-        np.empty((B, H), dtype=dt),  # (B, H) W_hh h_{t-1} of one step (see work_buffer)
         PHI_CODES[cell.nonlinearity],
+        _blas.USE_CBLAS,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h}
 
@@ -115,7 +115,6 @@ def backward(cell, p, dy, dstate_T, cache):
         "b_h": np.zeros(H, dtype=dt),
     }
     dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
-    work = (work_buffer(T, B, H, dt), np.empty((H, I), dtype=dt), np.empty((H, H), dtype=dt))
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -124,7 +123,8 @@ def backward(cell, p, dy, dstate_T, cache):
         as_c(dy, dt),
         dh,
         (dx, grads["W_xh"], grads["W_hh"], grads["b_h"]),
-        work,
+        work_buffer(T, B, H, dt),
         PHI_CODES[cell.nonlinearity],
+        _blas.USE_CBLAS,
     )
     return dx, (dh,), grads
