@@ -107,7 +107,7 @@ def test_fast_equals_reference_across_backward_chunks(case, rng, monkeypatch):
 @pytest.mark.parametrize("cblas", [True, False], ids=["cblas", "np.dot"])
 @pytest.mark.parametrize("case", ["rnn-tanh", "lstm", "lstm-peepholes", "lstm-no-forget", "gru"])
 def test_fast_equals_reference_batch_of_one_and_both_blas_routes(case, cblas, rng, monkeypatch):
-    """B=1 takes the GEMV route of NumPy's CBLAS; the np.dot route serves NumPy builds without one."""
+    """B=1 takes the GEMV route of NumPy's CBLAS; the np.dot route serves NumPys without one."""
     if cblas and not _blas.USE_CBLAS:
         pytest.skip("this NumPy has no CBLAS that rnnlab can call")
     monkeypatch.setattr(_blas, "USE_CBLAS", cblas)

@@ -1,0 +1,69 @@
+"""`rnnlab bench`'s arithmetic and table (not its timings: benchmarks are not tests)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from rnnlab import bench
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def test_gflop_count_is_three_times_the_forward_gemms():
+    p = bench.Point("lstm", B=2, H=3, T=5, I=7)
+    forward = 2 * p.T * p.B * (4 * p.H) * (p.I + p.H)  # W_xh x_t and W_hh h_{t-1}, every step
+    assert p.gflop == pytest.approx(3 * forward / 1e9)
+
+
+def test_row_uses_the_rate_measured_beside_the_point():
+    p = bench.Point("rnn", B=32, H=256, T=100, I=256)
+    r = bench.Result(p, rnnlab_ms=10.0, torch_ms=25.0, repeats=5, gemm_gflops=200.0)
+    cells = _cells(bench.format_row(r, gemm=999.0))
+    header = _cells(bench.header("float32").splitlines()[0])
+    assert len(cells) == len(header)
+    row = dict(zip(header, cells))
+    assert float(row["ratio"]) == pytest.approx(2.5)
+    assert float(row["GFLOP/s"]) == pytest.approx(p.gflop / 0.010, abs=0.05)
+    assert float(row["SGEMM"]) == 200.0
+    assert float(row["%SGEMM"]) == pytest.approx(100 * p.gflop / 0.010 / 200.0, abs=0.05)
+    # without a rate of its own, the report's rate is the denominator
+    r.gemm_gflops = None
+    assert float(_cells(bench.format_row(r, gemm=400.0))[-1]) == pytest.approx(
+        100 * p.gflop / 0.010 / 400.0, abs=0.05
+    )
+
+
+def test_report_geometric_mean_and_worst_point():
+    results = [
+        bench.Result(bench.Point("rnn", 1, 8, 10, 8), 1.0, 4.0, 5, 100.0),
+        bench.Result(bench.Point("gru", 1, 8, 10, 8), 2.0, 1.0, 5, 120.0),
+    ]
+    report = bench.Report("float64", 2, 110.0, True, results)
+    assert report.geomean == pytest.approx(math.sqrt(4.0 * 0.5))
+    text = bench.format_report(report)
+    assert "100-120 beside the points" in text
+    assert "%DGEMM" in text
+    assert text.splitlines()[-1].startswith(
+        "Geometric mean of ratio (torch ms / rnnlab ms): **1.41**"
+    )
+    assert "worst 0.50 (GRU B=1 H=8 T=10)" in text
+
+
+def test_measure_times_both_libraries_and_probes_the_gemm_rate():
+    pytest.importorskip("torch")
+    point = bench.Point("lstm", B=2, H=8, T=5, I=3)
+    probe = bench.GemmProbe(np.float64, n=64)
+    r = bench.measure(point, np.dtype(np.float64), True, min_repeats=3, budget_s=0.01, probe=probe)
+    assert r.repeats >= 3
+    assert r.rnnlab_ms > 0 and r.torch_ms > 0 and r.gemm_gflops > 0
+    assert r.ratio == pytest.approx(r.torch_ms / r.rnnlab_ms)
+
+
+def test_bad_probe_arguments_are_named():
+    with pytest.raises(ValueError, match="n"):
+        bench.GemmProbe(np.float32, n=0)
+    with pytest.raises(ValueError, match="repeats"):
+        bench.GemmProbe(np.float32, n=8).rate(0)
