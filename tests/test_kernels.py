@@ -108,7 +108,7 @@ def test_fast_equals_reference_across_backward_chunks(case, rng, monkeypatch):
 @pytest.mark.parametrize("case", ["rnn-tanh", "lstm", "lstm-peepholes", "lstm-no-forget", "gru"])
 def test_fast_equals_reference_batch_of_one_and_both_blas_routes(case, cblas, rng, monkeypatch):
     """B=1 takes the GEMV route of NumPy's CBLAS; the np.dot route serves NumPys without one."""
-    if cblas and not _blas.USE_CBLAS:
+    if cblas and not _blas.CBLAS_FOUND:
         pytest.skip("this NumPy has no CBLAS that rnnlab can call")
     monkeypatch.setattr(_blas, "USE_CBLAS", cblas)
     monkeypatch.setattr(_common, "CHUNK_ROWS", 4)  # several chunks: beta = 1 accumulation
@@ -122,13 +122,13 @@ def test_fast_equals_reference_batch_of_one_and_both_blas_routes(case, cblas, rn
 
 def test_numpy_cblas_is_used_where_numpy_bundles_it():
     if _blas._numpy_blas_candidates():
-        assert _blas.USE_CBLAS, "NumPy bundles an ILP64 OpenBLAS, but its CBLAS was not found"
+        assert _blas.CBLAS_FOUND, "NumPy bundles an ILP64 OpenBLAS, but its CBLAS was not found"
 
 
 @pytest.mark.parametrize("cblas", [True, False], ids=["cblas", "np.dot"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gemm_matches_numpy_for_every_transpose_and_beta(cblas, dtype, rng):
-    if cblas and not _blas.USE_CBLAS:
+    if cblas and not _blas.CBLAS_FOUND:
         pytest.skip("this NumPy has no CBLAS that rnnlab can call")
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for M, N, K in [(1, 7, 5), (3, 7, 5), (4, 1, 6), (2, 3, 0), (1, 1, 1), (6, 8, 2)]:
@@ -207,3 +207,30 @@ def test_every_option_has_a_fast_kernel():
     for case in CASES:
         layer = CASES[case]()
         assert layer.backend == "fast" and kernels.lookup(layer.cell) is not None, case
+
+
+def test_kernels_work_where_numpy_has_no_cblas():
+    """A NumPy without a bundled ILP64 OpenBLAS (conda/MKL, Accelerate): the symbols point to a
+    stub, the kernels (loaded from the on-disk cache) take the np.dot route and still match."""
+    import subprocess
+    import sys
+
+    script = (
+        "import glob\n"
+        "glob.glob = lambda pattern: []  # no NumPy BLAS library to be found\n"
+        "import numpy as np, rnnlab\n"
+        "from rnnlab.kernels import _blas\n"
+        "assert not _blas.CBLAS_FOUND and not _blas.USE_CBLAS\n"
+        "x = np.random.default_rng(0).standard_normal((7, 2, 3))\n"
+        "out = {}\n"
+        "for backend in ('fast', 'reference'):\n"
+        "    layer = rnnlab.LSTM(3, 4, rng=0, backend=backend)\n"
+        "    y, _, cache = layer.forward(x)\n"
+        "    dx, _, grads = layer.backward(np.ones_like(y), cache)\n"
+        "    out[backend] = (y, dx, *(grads[k] for k in sorted(grads)))\n"
+        "for a, b in zip(out['fast'], out['reference']):\n"
+        "    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)\n"
+        "print('ok')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]

@@ -74,9 +74,9 @@ def _never_called() -> None:  # pragma: no cover - the kernels check USE_CBLAS f
 
 
 _ADDRESSES = _resolve()
-if os.environ.get("RNNLAB_NO_CBLAS"):  # escape hatch (and a way to test the np.dot branch)
-    _ADDRESSES = None
-USE_CBLAS: bool = _ADDRESSES is not None  # whether the kernels call NumPy's CBLAS
+CBLAS_FOUND: bool = _ADDRESSES is not None  # whether NumPy's BLAS offers the CBLAS functions
+# whether the kernels call it; RNNLAB_NO_CBLAS=1 forces the np.dot route (and tests it)
+USE_CBLAS: bool = CBLAS_FOUND and not os.environ.get("RNNLAB_NO_CBLAS")
 _stub = ctypes.cast(_never_called, ctypes.c_void_p).value
 for _name in _SYMBOLS:
     llvm.add_symbol(_name, _ADDRESSES[_name] if _ADDRESSES else _stub)
