@@ -56,6 +56,15 @@ def check_positive_float(name: str, value: object) -> float:
     return float(value)
 
 
+def check_finite_float(name: str, value: object) -> float:
+    """Return ``value`` as float if it is a finite number (of any sign)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: expected a finite number, got {value}")
+    return float(value)
+
+
 def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
     """Return ``value`` if it is one of ``choices``; the error lists them."""
     if not isinstance(value, str) or value not in choices:

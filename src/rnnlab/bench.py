@@ -127,11 +127,6 @@ class GemmProbe:
         return 2.0 * self.n**3 / best / 1e9
 
 
-def gemm_rate(n: int = 2048, repeats: int = 5, dtype: object = np.float32) -> float:
-    """GFLOP/s of ``a @ b`` for ``(n, n)`` matrices of ``dtype``: the best of ``repeats``."""
-    return GemmProbe(dtype, n).rate(repeats)
-
-
 @contextmanager
 def thread_limits(threads: int) -> Iterator[bool]:
     """Give every loaded BLAS (and PyTorch, if imported) ``threads`` threads.
@@ -250,7 +245,7 @@ def run(
     threads = check_positive_int("threads", threads if threads is not None else os.cpu_count())
     if against_torch:
         import torch  # noqa: F401  (imported before the limits so that they cover it)
-    _rnnlab_step(Point("lstm", 1, 2, 2, 2), dt)()  # compile / load kernels, load SciPy's BLAS
+    _rnnlab_step(Point("lstm", 1, 2, 2, 2), dt)()  # compile / load the kernels
     with thread_limits(threads) as limited:
         probe = GemmProbe(dt)
         report = Report(dt.name, threads, probe.rate(), limited)
@@ -275,9 +270,14 @@ def format_row(r: Result, gemm: float) -> str:
     )
 
 
+def gemm_name(dtype: str) -> str:
+    """The GEMM a dtype is compared with: ``"SGEMM"`` (float32) or ``"DGEMM"`` (float64)."""
+    return "DGEMM" if dtype == "float64" else "SGEMM"
+
+
 def header(dtype: str) -> str:
     """The table header; the last column is the share of this dtype's GEMM rate."""
-    gemm = "DGEMM" if dtype == "float64" else "SGEMM"
+    gemm = gemm_name(dtype)
     return (
         "| cell |   B |   H |   I |    T | rnnlab ms |  torch ms | ratio | GFLOP/s "
         f"| {gemm}  | %{gemm} |\n"
@@ -287,7 +287,7 @@ def header(dtype: str) -> str:
 
 def format_report(report: Report) -> str:
     """A Markdown table: one row per point, the geometric mean of the ratios last."""
-    name = "DGEMM" if report.dtype == "float64" else "SGEMM"
+    name = gemm_name(report.dtype)
     rates = [r.gemm_gflops for r in report.results if r.gemm_gflops is not None]
     spread = f", {min(rates):.0f}-{max(rates):.0f} beside the points" if rates else ""
     lines = [

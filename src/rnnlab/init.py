@@ -11,7 +11,14 @@ import numbers
 
 import numpy as np
 
-from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_float
+from ._validate import (
+    as_float_dtype,
+    as_rng,
+    check_array,
+    check_choice,
+    check_finite_float,
+    check_positive_float,
+)
 
 SCHEMES = ("uniform", "xavier", "orthogonal", "identity")
 CELLS = ("rnn", "lstm", "gru")
@@ -138,10 +145,7 @@ def initialize(
     for name, bias in (("forget_bias", forget_bias), ("input_bias", input_bias)):
         if bias is None:
             continue
-        if isinstance(bias, bool) or not isinstance(bias, numbers.Real):
-            raise TypeError(f"{name}: expected a number, got {type(bias).__name__}")
-        if not np.isfinite(bias):
-            raise ValueError(f"{name}: expected a finite number, got {bias}")
+        check_finite_float(name, bias)
         if cell != "lstm":
             raise ValueError(f"{name}: only an LSTM has this gate, got cell={cell!r}")
     if not isinstance(params, dict) or not params:

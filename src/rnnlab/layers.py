@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import kernels
-from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_int
+from ._validate import (
+    as_float_dtype,
+    as_rng,
+    check_array,
+    check_choice,
+    check_finite_float,
+    check_positive_int,
+)
 from .cells import Cell, GRUCell, LSTMCell, RNNCell, reference_backward, reference_forward
 
 StateArg = np.ndarray | tuple[np.ndarray, np.ndarray] | None
@@ -280,11 +287,8 @@ class LSTM(RecurrentLayer):
             dtype,
             backend,
         )
-        for name, bias in (("forget_bias", forget_bias), ("input_bias", input_bias)):
-            if isinstance(bias, bool) or not isinstance(bias, (int, float)):
-                raise TypeError(f"{name}: expected a number, got {type(bias).__name__}")
-            if not np.isfinite(bias):
-                raise ValueError(f"{name}: expected a finite number, got {bias}")
+        check_finite_float("forget_bias", forget_bias)
+        check_finite_float("input_bias", input_bias)
         if forget_bias and not forget_gate:
             raise ValueError(
                 "forget_bias: a forget bias needs forget_gate=True, got forget_gate=False"

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import checkpoint as ckpt
-from ._validate import check_choice
+from ._validate import check_choice, check_finite_float
 from .init import SCHEMES, initialize
 from .layers import GRU, LSTM, RNN, RecurrentLayer
 from .model import SequenceModel, mask_from_last
@@ -176,13 +176,8 @@ def validate_config(c: TrainConfig) -> TrainConfig:
     for name in ("lr", "clip", "clip_value", "radius", "time_budget"):
         _positive_float(name, getattr(c, name))
     for name in ("forget_bias", "input_bias"):
-        v = getattr(c, name)
-        if v is None:
-            continue
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise TypeError(f"{name}: expected a number, got {v!r}")
-        if not math.isfinite(v):
-            raise ValueError(f"{name}: expected a finite number, got {v}")
+        if getattr(c, name) is not None:
+            check_finite_float(name, getattr(c, name))
     if isinstance(c.seed, bool) or not isinstance(c.seed, int) or c.seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {c.seed!r}")
     if not isinstance(c.task_kwargs, dict):

@@ -4,7 +4,7 @@ Why not just ``np.dot`` inside Numba: Numba's ``np.dot`` calls the BLAS that Sci
 second OpenBLAS next to the one NumPy uses. Two OpenBLAS thread pools in one process take turns
 badly (each pool's idle threads spin for a while after a call, on the cores the other pool is
 about to use); per-step GEMMs of rnnlab's kernels alternating with NumPy matmuls were measured
-2-4x slower than either library alone. NumPy's wheels ship OpenBLAS with 64-bit integers and a
+2-5x slower than either library alone. NumPy's wheels ship OpenBLAS with 64-bit integers and a
 CBLAS interface; calling it directly also gives ``beta = 1`` (accumulate into the output: no
 temporary and no extra pass for the weight gradients) and GEMV for a batch of one. See
 ``benchmarks/NOTES.md`` for the measurements.
