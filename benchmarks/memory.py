@@ -3,7 +3,8 @@
 Run: ``python benchmarks/memory.py``. ``tracemalloc`` sees NumPy's and Numba's allocations. The
 "activations" are the cache arrays without ``x`` (the caller's input, held by reference). The
 backward peak counts the cache it reads; "without outputs" leaves out dx, the gradients and
-dstate, which any implementation must return.
+dstate, which any implementation must return. The kernels' buffer pool is emptied first, so
+the peaks are those of a first call (later calls reuse the released buffers of earlier ones).
 """
 
 import tracemalloc
@@ -20,6 +21,7 @@ def measure(cls: type, backend: str) -> str:
     x = np.random.default_rng(0).standard_normal((T, B, H)).astype(np.float32)  # (T, B, I)
     dy = np.ones((T, B, H), np.float32)  # (T, B, H)
     layer.backward(dy, layer.forward(x)[2])  # compile and warm up
+    rnnlab.kernels.POOL.clear()  # count fresh allocations, as on a first call
     tracemalloc.start()
     _, _, cache = layer.forward(x)
     forward_peak = tracemalloc.get_traced_memory()[1]

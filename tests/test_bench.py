@@ -67,3 +67,32 @@ def test_bad_probe_arguments_are_named():
         bench.GemmProbe(np.float32, n=0)
     with pytest.raises(ValueError, match="repeats"):
         bench.GemmProbe(np.float32, n=8).rate(0)
+
+
+def test_gemm_rate_is_the_median_of_probes_between_the_repeats():
+    class CountingProbe:
+        def __init__(self):
+            self.rates = iter([50.0, 10.0, 30.0, 20.0, 40.0, 60.0, 70.0, 80.0])
+            self.calls = 0
+
+        def rate(self, repeats):
+            assert repeats == 1
+            self.calls += 1
+            return next(self.rates)
+
+    probe = CountingProbe()
+    point = bench.Point("rnn", B=1, H=4, T=3, I=2)
+    r = bench.measure(point, np.dtype(np.float64), False, min_repeats=5, budget_s=0.0, probe=probe)
+    assert r.repeats == 5 and probe.calls == 5  # one probe per round while rounds <= PROBES
+    assert r.gemm_gflops == 30.0  # median of 50, 10, 30, 20, 40
+    probe = CountingProbe()
+    r = bench.measure(
+        point,
+        np.dtype(np.float64),
+        False,
+        min_repeats=20,
+        max_repeats=20,
+        budget_s=0.0,
+        probe=probe,
+    )
+    assert probe.calls == 7  # every third round of 20

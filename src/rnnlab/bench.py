@@ -7,9 +7,9 @@ alternate repeat by repeat so that load from other processes hits both alike, an
 median of the repeats after warm-up. GFLOP/s counts the GEMM work only: a step does three times
 the forward GEMMs (forward; dx and dh; dW_xh and dW_hh), ``6 T B G H (I + H)`` flops with G gate
 blocks (RNN 1, GRU 3, LSTM 4). The GEMM rate it is compared with (SGEMM for float32, DGEMM for
-float64, 2048 x 2048 matrices, NumPy) is measured beside every point, just before and just after
-its repeats: on a shared machine the rate moves by tens of percent within minutes, and one rate
-for the whole table put some points above 100 %.
+float64, 2048 x 2048 matrices, NumPy) is measured beside every point, between its repeats, and
+taken as the median like the step times: on a shared machine the rate moves by tens of percent
+within minutes, and one rate for the whole table put some points above 100 %.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ._validate import as_float_dtype, check_positive_int
 from .layers import GRU, LSTM, RNN, RecurrentLayer
 
 GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
+PROBES = 7  # GEMM-rate probes per point at most (a 2048 x 2048 DGEMM takes ~0.2 s)
 FAMILIES = tuple(GATE_BLOCKS)
 
 
@@ -58,7 +59,7 @@ class Result:
     rnnlab_ms: float  # median rnnlab training step
     torch_ms: float | None  # median PyTorch training step; None without --against torch
     repeats: int  # timed repeats per library
-    gemm_gflops: float | None = None  # GEMM rate measured beside this point, GFLOP/s
+    gemm_gflops: float | None = None  # median GEMM rate measured between the repeats, GFLOP/s
 
     @property
     def ratio(self) -> float | None:
@@ -211,8 +212,9 @@ def measure(
 ) -> Result:
     """Median training-step time of rnnlab (and torch), alternating, after one warm-up each.
 
-    With a ``probe``, the GEMM rate is measured just before and just after the repeats; the
-    result keeps the higher of the two (the conservative denominator for "% of GEMM").
+    With a ``probe``, one GEMM is timed after every round of repeats (after every few rounds
+    when there are more than ``PROBES``), and the result keeps the median rate: the same
+    statistic over the same minutes as the step times it is compared with.
     """
     steps = {"rnnlab": _rnnlab_step(point, dtype)}
     if against_torch:
@@ -221,12 +223,15 @@ def measure(
     per_round = max(sum(first.values()), 1e-6)
     repeats = int(min(max_repeats, max(min_repeats, budget_s / per_round)))
     times: dict[str, list[float]] = {name: [] for name in steps}
-    before = probe.rate(2) if probe is not None else None
-    for _ in range(repeats):
+    rates: list[float] = []
+    probe_every = math.ceil(repeats / PROBES)
+    for k in range(repeats):
         for name, fn in steps.items():
             times[name].append(_time_once(fn))
+        if probe is not None and k % probe_every == 0:
+            rates.append(probe.rate(1))
     med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
-    gemm = None if probe is None else max(before, probe.rate(2))
+    gemm = statistics.median(rates) if rates else None
     return Result(point, med["rnnlab"], med.get("torch"), repeats, gemm)
 
 
@@ -295,8 +300,8 @@ def format_report(report: Report) -> str:
         f"{name} {report.gemm_gflops:.0f} GFLOP/s at the start{spread}"
         + ("" if report.blas_limited else " (BLAS thread count not set: no threadpoolctl)"),
         "",
-        f"The {name} column is the rate measured beside each point (the higher of the rates just "
-        f"before and just after its repeats); %{name} is GFLOP/s over that rate.",
+        f"The {name} column is the rate measured beside each point (the median of the rates "
+        f"measured between its repeats); %{name} is GFLOP/s over that rate.",
         "",
         header(report.dtype),
         *(format_row(r, report.gemm_gflops) for r in report.results),

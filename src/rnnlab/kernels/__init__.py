@@ -4,6 +4,10 @@ A kernel pair has exactly the signatures of :func:`rnnlab.cells.reference_forwar
 :func:`rnnlab.cells.reference_backward` and must return the same values and the same cache.
 Kernels register per cell family; a layer with ``backend="fast"`` uses the registered pair when
 it supports the cell's options and falls back to the reference loop otherwise.
+
+The large arrays of the kernels (caches, dx, work buffers) come from :data:`POOL`, which hands a
+buffer out again once nothing outside the pool holds it: ``POOL.clear()`` lets go of the idle
+ones, ``POOL.idle_limit`` bounds them (bytes; 0 turns reuse off).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from collections.abc import Callable
 import scipy.linalg.cython_blas  # noqa: F401
 
 from ..cells.base import Cell
+from ._buffers import POOL, BufferPool
+
+__all__ = ["POOL", "BufferPool", "lookup", "register"]
 
 ForwardFn = Callable[..., tuple]
 BackwardFn = Callable[..., tuple]

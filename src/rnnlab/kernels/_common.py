@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._buffers import POOL
+
 # error_model="numpy": no zero-division branch on every "/", so gate loops vectorise.
 # fastmath stays off: float64 results must match the reference loop to 1e-12.
 JIT = dict(cache=True, error_model="numpy", fastmath=False, nogil=True)
@@ -28,7 +30,7 @@ def work_buffer(T: int, B: int, width: int, dtype: np.dtype) -> np.ndarray:
     Work arrays are allocated here and passed in: a loop that writes into an array the kernel
     allocated itself was measured 2.5x slower (LLVM did not vectorise it).
     """
-    return np.empty((chunk_steps(T, B), B, width), dtype=dtype)
+    return POOL.empty((chunk_steps(T, B), B, width), dtype)
 
 
 def as_c(a: np.ndarray, dtype: np.dtype) -> np.ndarray:

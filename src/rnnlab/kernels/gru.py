@@ -14,6 +14,7 @@ from numba import njit
 
 from . import _blas
 from ._blas import gemm
+from ._buffers import POOL
 from ._common import JIT, as_c, work_buffer
 from ._vmath import sigmoid, tanh
 
@@ -92,10 +93,10 @@ def forward(cell, p, x, state0):
     dt = x.dtype
     T, B, _ = x.shape
     H = state0[0].shape[1]
-    h = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
+    h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0] = state0[0]
-    gates = np.empty((T, B, 3 * H), dtype=dt)  # (T, B, 3H) r, z, n
-    hn = np.empty((T, B, H), dtype=dt)  # (T, B, H) W_hn h + b_hn
+    gates = POOL.empty((T, B, 3 * H), dt)  # (T, B, 3H) r, z, n
+    hn = POOL.empty((T, B, H), dt)  # (T, B, H) W_hn h + b_hn
     _forward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -124,7 +125,7 @@ def backward(cell, p, dy, dstate_T, cache):
         "b_h": np.zeros(3 * H, dtype=dt),
         "b_hn": np.zeros(H, dtype=dt),
     }
-    dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
+    dx = POOL.empty((T, B, I), dt)  # (T, B, I)
     work = (work_buffer(T, B, 3 * H, dt), work_buffer(T, B, 3 * H, dt))
     _backward(
         as_c(x, dt),

@@ -15,6 +15,7 @@ from numba import njit
 
 from . import _blas
 from ._blas import gemm
+from ._buffers import POOL
 from ._common import JIT, as_c, optional, work_buffer
 from ._vmath import sigmoid, tanh
 
@@ -142,10 +143,10 @@ def forward(cell, p, x, state0):
     dt = x.dtype
     T, B, _ = x.shape
     H = state0[0].shape[1]
-    h = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
-    c = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
+    h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
+    c = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0], c[0] = state0
-    gates = np.empty((T, B, len(cell.gates) * H), dtype=dt)  # (T, B, G*H)
+    gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
     _forward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -180,7 +181,7 @@ def backward(cell, p, dy, dstate_T, cache):
         "b_h": np.zeros(GH, dtype=dt),
     }
     peep = {name: np.zeros(H if name in p else 0, dtype=dt) for name in ("w_ic", "w_fc", "w_oc")}
-    dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
+    dx = POOL.empty((T, B, I), dt)  # (T, B, I)
     out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
     _backward(
         as_c(x, dt),

@@ -12,6 +12,7 @@ from numba import njit
 
 from . import _blas
 from ._blas import gemm
+from ._buffers import POOL
 from ._common import JIT, as_c, work_buffer
 from ._vmath import sigmoid, tanh
 
@@ -88,7 +89,7 @@ def forward(cell, p, x, state0):
     dt = x.dtype
     T, B, _ = x.shape
     H = state0[0].shape[1]
-    h = np.empty((T + 1, B, H), dtype=dt)  # (T+1, B, H)
+    h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0] = state0[0]
     _forward(
         as_c(x, dt),
@@ -114,7 +115,7 @@ def backward(cell, p, dy, dstate_T, cache):
         "W_hh": np.zeros((H, H), dtype=dt),
         "b_h": np.zeros(H, dtype=dt),
     }
-    dx = np.empty((T, B, I), dtype=dt)  # (T, B, I)
+    dx = POOL.empty((T, B, I), dt)  # (T, B, I)
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),

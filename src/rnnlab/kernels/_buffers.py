@@ -1,0 +1,94 @@
+"""Reuse of the kernels' large arrays (caches, dx, work buffers) from one call to the next.
+
+Why: one training step of a large layer asks for hundreds of MB (LSTM, B=128, H=512, T=100 in
+float64: h, c, gates and dx, about 370 MB). Fresh memory from the OS costs page faults and the
+zeroing (and compaction) of huge pages on first touch, inside the GEMMs that write it: measured
+at 8 % (float32) and 14 % (float64) of such a step (benchmarks/NOTES.md). Handing the previous
+step's arrays out again removes that cost.
+
+Safety rule: a buffer is handed out again only while the pool holds the *only* reference to it.
+Any array the caller keeps (the layer output ``y`` is a view of ``h``; a cache dict holds
+``gates``) keeps its buffer out of reuse, so nothing a caller can still read is overwritten.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import numpy as np
+
+# Below this size NumPy's allocator (malloc's heap) is cheap: pooling would only hold memory.
+MIN_BYTES = 1 << 20
+# A pooled buffer serves requests of at least half its size (variable sequence lengths reuse
+# the buffers of longer ones; a small request does not pin a huge buffer).
+MAX_WASTE = 2
+
+
+class BufferPool:
+    """Hands out C-contiguous arrays, recycling buffers that nothing outside the pool holds.
+
+    ``idle_limit``: the most bytes of idle buffers (held by the pool alone) kept for reuse;
+    the least recently handed out go first. 0 turns reuse off.
+    """
+
+    def __init__(self, idle_limit: int = 1 << 30):
+        self.idle_limit = idle_limit
+        self._bufs: list[np.ndarray] = []  # flat uint8 buffers, least recently used first
+        self._lock = threading.Lock()
+
+    def _idle(self, k: int) -> bool:
+        # a view or any other holder anywhere adds a reference to the ones counted here
+        return _refs(self._bufs, k) == _IDLE_REFS
+
+    @property
+    def idle_bytes(self) -> int:
+        """Bytes of the buffers that only the pool holds."""
+        with self._lock:
+            return sum(self._bufs[k].nbytes for k in range(len(self._bufs)) if self._idle(k))
+
+    def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        """An uninitialised array like ``np.empty(shape, dtype)``, from an idle buffer if any."""
+        dt = np.dtype(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        if nbytes < MIN_BYTES:
+            return np.empty(shape, dtype=dt)
+        with self._lock:
+            self._evict()
+            for k in range(len(self._bufs) - 1, -1, -1):  # the most recently used first
+                size = self._bufs[k].nbytes
+                if nbytes <= size < MAX_WASTE * nbytes and self._idle(k):
+                    buf = self._bufs.pop(k)
+                    break
+            else:
+                buf = np.empty(nbytes, dtype=np.uint8)
+            self._bufs.append(buf)  # most recently used last
+            return buf[:nbytes].view(dt).reshape(shape)
+
+    def _evict(self) -> None:
+        idle = [k for k in range(len(self._bufs)) if self._idle(k)]
+        excess = sum(self._bufs[k].nbytes for k in idle) - self.idle_limit
+        drop = set()
+        for k in idle:  # oldest first
+            if excess <= 0:
+                break
+            drop.add(k)
+            excess -= self._bufs[k].nbytes
+        self._bufs = [b for k, b in enumerate(self._bufs) if k not in drop]
+
+    def clear(self) -> None:
+        """Let go of every buffer (those still in use stay valid for their holders)."""
+        with self._lock:
+            self._bufs = []
+
+
+def _refs(items: list, k: int) -> int:
+    return sys.getrefcount(items[k])
+
+
+# References an array held by one list alone shows to _refs: the list's, plus what the call
+# adds (measured, not assumed: interpreters differ in the temporaries they count)
+_IDLE_REFS = _refs([np.empty(0)], 0)
+
+# The pool of the built-in kernels.
+POOL = BufferPool()
