@@ -68,6 +68,12 @@ def test_idle_limit_zero_turns_reuse_off_and_clear_lets_go():
     assert pool.idle_bytes == 0
 
 
+@pytest.mark.parametrize("bad, error", [(-1, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_bad_idle_limit_is_named(bad, error):
+    with pytest.raises(error, match="idle_limit"):
+        BufferPool(idle_limit=bad)
+
+
 def test_threads_never_share_a_buffer():
     pool = BufferPool()
     got: list[np.ndarray] = []

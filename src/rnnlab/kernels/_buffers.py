@@ -33,6 +33,10 @@ class BufferPool:
     """
 
     def __init__(self, idle_limit: int = 1 << 30):
+        if isinstance(idle_limit, bool) or not isinstance(idle_limit, int):
+            raise TypeError(f"idle_limit: expected an int (bytes), got {idle_limit!r}")
+        if idle_limit < 0:
+            raise ValueError(f"idle_limit: expected a number of bytes >= 0, got {idle_limit}")
         self.idle_limit = idle_limit
         self._bufs: list[np.ndarray] = []  # flat uint8 buffers, least recently used first
         self._lock = threading.Lock()
