@@ -45,11 +45,14 @@ class BufferPool:
         # a view or any other holder anywhere adds a reference to the ones counted here
         return _refs(self._bufs, k) == _IDLE_REFS
 
+    def _idle_indices(self) -> list[int]:
+        return [k for k in range(len(self._bufs)) if self._idle(k)]
+
     @property
     def idle_bytes(self) -> int:
         """Bytes of the buffers that only the pool holds."""
         with self._lock:
-            return sum(self._bufs[k].nbytes for k in range(len(self._bufs)) if self._idle(k))
+            return sum(self._bufs[k].nbytes for k in self._idle_indices())
 
     def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         """An uninitialised array like ``np.empty(shape, dtype)``, from an idle buffer if any."""
@@ -70,7 +73,7 @@ class BufferPool:
             return buf[:nbytes].view(dt).reshape(shape)
 
     def _evict(self) -> None:
-        idle = [k for k in range(len(self._bufs)) if self._idle(k)]
+        idle = self._idle_indices()
         excess = sum(self._bufs[k].nbytes for k in idle) - self.idle_limit
         drop = set()
         for k in idle:  # oldest first
