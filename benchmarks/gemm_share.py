@@ -1,19 +1,22 @@
 """Share of the GEMM rate on the largest points (B=128, H=512, T=100), by three estimators.
 
-Run: ``python benchmarks/gemm_share.py [float32] [float64]``. Per cell, 7 rounds of (rnnlab
-step, torch step, one 2048 x 2048 GEMM), 2 threads. The rate a kernel reaches is compared with
-the GEMM rate three ways: median over median (both from the same rounds; what
-``rnnlab bench`` reports), best over best (the fastest step against the fastest GEMM), and the
-median step over the higher of two best-of-2 GEMM rates taken just before and just after the
-rounds (what ``rnnlab bench`` reported before).
+Run: ``python benchmarks/gemm_share.py [float32] [float64] [--rounds N]``. Per cell, N rounds
+(default 7) of (rnnlab step, torch step, one 2048 x 2048 GEMM), 2 threads. The rate a kernel
+reaches is compared with the GEMM rate four ways: median over median (both from the same
+rounds; what ``rnnlab bench`` reports), best over best (the fastest step against the fastest
+GEMM), the median step over the higher of two best-of-2 GEMM rates taken just before and just
+after the rounds (what ``rnnlab bench`` reported before), and paired: the median over rounds of
+(the round's step rate / the GEMM rate measured right after it), with a bootstrap 95 % interval
+of that median. Pairing cancels the slow drift of this machine's speed (minutes), which the
+other three estimators take as it comes.
 
 For the RNN and the LSTM it also times the same sequence of BLAS calls without any gate
 arithmetic (zeros in, same shapes, same order): the share of the GEMM rate that the kernels'
 matrix products alone reach, the ceiling of this design.
 """
 
+import argparse
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -24,7 +27,15 @@ from rnnlab.kernels import _blas
 from rnnlab.kernels._blas import gemm
 from rnnlab.kernels._common import chunk_steps
 
-ROUNDS = 7
+BOOTSTRAP = 2000  # resamples for the interval of the paired median
+
+
+def median_interval(values: list[float], rng: np.random.Generator) -> tuple[float, float]:
+    """Percentile bootstrap 95 % interval of the median of ``values``."""
+    v = np.asarray(values)
+    meds = np.median(v[rng.integers(0, len(v), (BOOTSTRAP, len(v)))], axis=1)
+    lo, hi = np.percentile(meds, [2.5, 97.5])
+    return float(lo), float(hi)
 
 
 @njit(nogil=True)
@@ -63,7 +74,8 @@ def _gemms_step(point: bench.Point, dt: np.dtype):
     return lambda: _gemms_only(*z, _blas.USE_CBLAS)
 
 
-def main(dtypes: list[str]) -> None:
+def main(dtypes: list[str], rounds: int) -> None:
+    rng = np.random.default_rng(0)
     for name in dtypes:
         dt = np.dtype(name)
         with bench.thread_limits(2):
@@ -81,7 +93,7 @@ def main(dtypes: list[str]) -> None:
                 before = probe.rate(2)
                 times: dict[str, list[float]] = {k: [] for k in steps}
                 rates = []
-                for _ in range(ROUNDS):
+                for _ in range(rounds):
                     for k, fn in steps.items():
                         t0 = time.perf_counter()
                         fn()
@@ -98,6 +110,9 @@ def main(dtypes: list[str]) -> None:
                     f"median/max(before, after) "
                     f"{100 * p.gflop / med / max(before, after):5.1f} % of {max(before, after):.0f}"
                 )
+                shares = [100 * p.gflop / t / r for t, r in zip(times["rnnlab"], rates)]
+                lo, hi = median_interval(shares, rng)
+                line += f"; paired {statistics.median(shares):5.1f} % [{lo:.1f}, {hi:.1f}]"
                 if "gemms" in times:
                     g = statistics.median(times["gemms"])
                     line += f"; BLAS calls alone {100 * p.gflop / g / rate_med:5.1f} %"
@@ -105,4 +120,8 @@ def main(dtypes: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["float32", "float64"])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dtypes", nargs="*", default=["float32", "float64"])
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per point (default 7)")
+    args = parser.parse_args()
+    main(args.dtypes, args.rounds)

@@ -77,7 +77,9 @@ def exp64(x: float) -> float:
         + ((_E10 + _E11 * r) + (_E12 + _E13 * r) * r2) * (r4 * r4)
     )
     p = p * r2 + r + 1.0
-    return p * _bits_to_float((np.int64(k) + 1023) << 52)  # times 2**k
+    # times 2**k. k goes through int32: AVX2 converts float64 to int32 in SIMD lanes but has no
+    # float64 -> int64 conversion, and one scalar conversion per lane stalled the whole loop.
+    return p * _bits_to_float((np.int64(np.int32(k)) + 1023) << 52)
 
 
 @njit(**_JIT)
@@ -89,7 +91,8 @@ def exp32(x):
     r2 = r * r
     p = ((_EF0 * r + _EF1) * r2 + (_EF2 * r + _EF3)) * r2 + (_EF4 * r + _EF5)
     p = p * r2 + r + _ONE_F
-    return p * _bits_to_float(np.int32((np.int64(k) + 127) << 23))  # Numba widens int32 sums
+    # times 2**k; through int32 (a SIMD conversion), as in exp64. Numba widens int32 sums.
+    return p * _bits_to_float(np.int32((np.int32(k) + 127) << 23))
 
 
 @njit(**_JIT)
@@ -107,14 +110,23 @@ def sigmoid32(z):
 
 @njit(**_JIT)
 def tanh64(x: float) -> float:
-    """tanh: Cephes' rational form for |x| < 0.625, (1 - e) / (1 + e), e = exp(-2|x|), above."""
+    """tanh: Cephes' rational form for |x| < 0.625, (1 - e) / (1 + e), e = exp(-2|x|), above.
+
+    Both forms are computed and blended (a branch would stop vectorisation), so the small form
+    gets min(|x|, 0.625): with |x| itself, x**2 overflows for |x| > 1e154 and the unused form's
+    inf * 0 made tanh NaN. The two forms share one division (numerators and denominators are
+    blended first): the division is the slowest SIMD instruction in the gate loops.
+    """
     a = abs(x)
     e = exp64(-2.0 * a)
-    big = (1.0 - e) / (1.0 + e)
-    z = x * x
-    small = a + a * z * (((_TP0 * z + _TP1) * z + _TP2) / (((z + _TQ0) * z + _TQ1) * z + _TQ2))
+    s = min(a, 0.625)
+    z = s * s
+    p = ((_TP0 * z + _TP1) * z + _TP2) * z
+    q = ((z + _TQ0) * z + _TQ1) * z + _TQ2
     m = (a < 0.625) * 1.0  # a blend, not a branch, keeps the loop vectorisable
-    return math.copysign(small * m + big * (1.0 - m), x)
+    num = (s * q + s * p) * m + (1.0 - e) * (1.0 - m)  # small: s + s p / q = (s q + s p) / q
+    den = q * m + (1.0 + e) * (1.0 - m)
+    return math.copysign(num / den, x)
 
 
 @njit(**_JIT)
@@ -122,8 +134,9 @@ def tanh32(x):
     a = abs(x)
     e = exp32(-_TWO_F * a)
     big = (_ONE_F - e) / (_ONE_F + e)
-    z = x * x
-    small = (((((_TF0 * z + _TF1) * z + _TF2) * z + _TF3) * z + _TF4) * z) * a + a
+    s = min(a, _SMALL_F)  # finite where unused, as in tanh64
+    z = s * s
+    small = (((((_TF0 * z + _TF1) * z + _TF2) * z + _TF3) * z + _TF4) * z) * s + s
     m = _F(a < _SMALL_F)
     return np.float32(math.copysign(small * m + big * (_ONE_F - m), x))
 

@@ -28,17 +28,18 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cb
     oi, of = 0, H
     og = 2 * H if forget else H
     oo = og + H
+    # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
+    # negative-index check, which keeps LLVM from vectorising the loop (3x).
+    bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
     gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))  # W_xh x_t
     for t in range(T):
         gemm(cblas, False, True, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
         for b in range(B):
             a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
             cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
-            for k in range(GH):
-                a[k] += b_h[k]
-            # Zero-based views of the gate blocks: an offset index such as a[og + j] carries
-            # Numba's negative-index check, which keeps LLVM from vectorising the loop (3x).
             ai, af, ag, ao = a[oi : oi + H], a[of : of + H], a[og : og + H], a[oo : oo + H]
+            # the bias is added inside the gate loops: a separate pass over the row cost a
+            # read and a write of the whole (B, GH) block per step
             if peep:
                 for j in range(H):
                     ai[j] += w_ic[j] * cp[j]
@@ -47,22 +48,22 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cb
                         af[j] += w_fc[j] * cp[j]
             if forget:
                 for j in range(H):
-                    i = sigmoid(ai[j])
-                    f = sigmoid(af[j])
-                    g = tanh(ag[j])
+                    i = sigmoid(ai[j] + bi[j])
+                    f = sigmoid(af[j] + bf[j])
+                    g = tanh(ag[j] + bg[j])
                     ai[j], af[j], ag[j] = i, f, g
                     cn[j] = f * cp[j] + i * g
             else:
                 for j in range(H):
-                    i = sigmoid(ai[j])
-                    g = tanh(ag[j])
+                    i = sigmoid(ai[j] + bi[j])
+                    g = tanh(ag[j] + bg[j])
                     ai[j], ag[j] = i, g
                     cn[j] = cp[j] + i * g  # the 1997 CEC
             if peep:
                 for j in range(H):
                     ao[j] += w_oc[j] * cn[j]
             for j in range(H):
-                o = sigmoid(ao[j])
+                o = sigmoid(ao[j] + bo[j])
                 ao[j] = o
                 hn[j] = o * tanh(cn[j])
 
