@@ -1,4 +1,4 @@
-"""Share of the GEMM rate on the largest points (B=128, H=512, T=100), by three estimators.
+"""Share of the GEMM rate on the largest points (B=128, H=512, T=100), by four estimators.
 
 Run: ``python benchmarks/gemm_share.py [float32] [float64] [--rounds N]``. Per cell, N rounds
 (default 7) of (rnnlab step, torch step, one 2048 x 2048 GEMM), 2 threads. The rate a kernel

@@ -77,8 +77,9 @@ def exp64(x: float) -> float:
         + ((_E10 + _E11 * r) + (_E12 + _E13 * r) * r2) * (r4 * r4)
     )
     p = p * r2 + r + 1.0
-    # times 2**k. k goes through int32: AVX2 converts float64 to int32 in SIMD lanes but has no
-    # float64 -> int64 conversion, and one scalar conversion per lane stalled the whole loop.
+    # times 2**k. k goes through int32: AVX2 converts floats to int32 in SIMD lanes but has no
+    # conversion to int64, which LLVM then did lane by lane (a quarter of the float32 LSTM
+    # forward gate loop's time; see benchmarks/NOTES.md).
     return p * _bits_to_float((np.int64(np.int32(k)) + 1023) << 52)
 
 
