@@ -1,7 +1,8 @@
 """Experiment (rejected, NOTES.md): own GEMM on packed weights, hidden units split over 2 threads.
 
-Run: ``python benchmarks/packed_split.py``. LSTM forward + backward, T=100, H=I, float64 and
-float32, at several (B, H). The "new" step:
+Run: ``python benchmarks/packed_split.py [--forward] [--rounds N]``. LSTM forward + backward
+(``--forward``: forward only), T=100, H=I, float64 and float32, at several (B, H). The "static"
+variant:
 
 * ``W_hh`` is packed once per sequence into panels of NR columns (K x NR contiguous), and every
   per-step product runs on a register-tile micro-kernel written as LLVM IR through a Numba
@@ -13,15 +14,20 @@ float32, at several (B, H). The "new" step:
   one thread: each of the two threads calls it for its half of the input projection, dx and the
   weight-gradient GEMMs.
 
-It compares this with rnnlab's kernels (OpenBLAS at 2 threads per call), interleaved, and prints
+With ``--forward`` also "dynamic": the threads take two unit panels at a time from a shared
+counter (products and gate arithmetic of those units) instead of fixed halves.
+
+It compares these with rnnlab's kernels (OpenBLAS at 2 threads per call), interleaved, and prints
 the median times and the median of paired old/new ratios (above 1: new faster), after checking
 that both give the same results (max relative difference over h and dW_hh). x86-64 only (the
 spin loop uses the ``pause`` instruction); H must be a multiple of 2 NR (32 in float32).
 """
 
+import argparse
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 from llvmlite import ir
@@ -144,10 +150,12 @@ def _pause(typingctx):
 
 @njit(inline="always", **JIT)
 def _barrier(sync, n):
-    """Sense-counting barrier of n threads: sync[0] arrivals, sync[1] generation."""
+    """Barrier of n threads: sync[0] arrivals, sync[1] generation; the last to arrive also
+    zeroes sync[2], the counter of claimed unit panels (dynamic forward), for the next step."""
     gen = _load(sync, 1)
     if _add(sync, 0, 1) == n - 1:
         _store(sync, 0, 0)
+        _store(sync, 2, 0)
         _add(sync, 1, 1)
     else:
         while _load(sync, 1) == gen:
@@ -207,7 +215,10 @@ def _gemm_tn_cols(A, c0, c1, Bm, C):
 
 
 @njit(**JIT)
-def _forward_part(k, n_threads, sync, x, W_xh, Wf, b_h, h, c, gates, Ap, KC):
+def _forward_part(k, n_threads, sync, x, W_xh, Wf, b_h, h, c, gates, claim, Ap, KC):
+    """Thread k's share of the forward pass. claim = 0: the units split in fixed halves;
+    claim = n: the threads take n unit panels at a time from a shared counter until none are
+    left (dynamic balance), each doing the products and the gate arithmetic of what it took."""
     T, B, I = x.shape
     H, GH = h.shape[2], gates.shape[2]
     R = T * B
@@ -215,28 +226,39 @@ def _forward_part(k, n_threads, sync, x, W_xh, Wf, b_h, h, c, gates, Ap, KC):
     gemm(True, False, True, x.reshape(R, I)[r0:r1], W_xh, 0.0, gates.reshape(R, GH)[r0:r1])
     NR = Wf.shape[2]
     npu = H // NR  # unit panels per gate block
-    q0, q1 = npu * k // n_threads, npu * (k + 1) // n_threads
-    u0, u1 = q0 * NR, q1 * NR
     _barrier(sync, n_threads)
     for t in range(T):
         _pack_rows(h[t], Ap)
-        for gb in range(4):
-            _panels(Ap, B, Wf, gb * npu + q0, gb * npu + q1, gates[t], H, KC)
-        for b in range(B):
-            a = gates[t, b]
-            cp, cn, hn = c[t, b, u0:u1], c[t + 1, b, u0:u1], h[t + 1, b, u0:u1]
-            ai, af = a[u0:u1], a[H + u0 : H + u1]
-            ag, ao = a[2 * H + u0 : 2 * H + u1], a[3 * H + u0 : 3 * H + u1]
-            bi, bf = b_h[u0:u1], b_h[H + u0 : H + u1]
-            bg, bo = b_h[2 * H + u0 : 2 * H + u1], b_h[3 * H + u0 : 3 * H + u1]
-            for j in range(u1 - u0):
-                i, f, g = sigmoid(ai[j] + bi[j]), sigmoid(af[j] + bf[j]), tanh(ag[j] + bg[j])
-                ai[j], af[j], ag[j] = i, f, g
-                cn[j] = f * cp[j] + i * g
-            for j in range(u1 - u0):
-                o = sigmoid(ao[j] + bo[j])
-                ao[j] = o
-                hn[j] = o * tanh(cn[j])
+        taken = False
+        while True:
+            if claim > 0:
+                q0 = _add(sync, 2, claim)
+                if q0 >= npu:
+                    break
+                q1 = min(q0 + claim, npu)
+            else:
+                if taken:
+                    break
+                q0, q1 = npu * k // n_threads, npu * (k + 1) // n_threads
+                taken = True
+            for gb in range(4):
+                _panels(Ap, B, Wf, gb * npu + q0, gb * npu + q1, gates[t], H, KC)
+            u0, u1 = q0 * NR, q1 * NR
+            for b in range(B):
+                a = gates[t, b]
+                cp, cn, hn = c[t, b, u0:u1], c[t + 1, b, u0:u1], h[t + 1, b, u0:u1]
+                ai, af = a[u0:u1], a[H + u0 : H + u1]
+                ag, ao = a[2 * H + u0 : 2 * H + u1], a[3 * H + u0 : 3 * H + u1]
+                bi, bf = b_h[u0:u1], b_h[H + u0 : H + u1]
+                bg, bo = b_h[2 * H + u0 : 2 * H + u1], b_h[3 * H + u0 : 3 * H + u1]
+                for j in range(u1 - u0):
+                    i, f, g = sigmoid(ai[j] + bi[j]), sigmoid(af[j] + bf[j]), tanh(ag[j] + bg[j])
+                    ai[j], af[j], ag[j] = i, f, g
+                    cn[j] = f * cp[j] + i * g
+                for j in range(u1 - u0):
+                    o = sigmoid(ao[j] + bo[j])
+                    ao[j] = o
+                    hn[j] = o * tanh(cn[j])
         _barrier(sync, n_threads)
 
 
@@ -305,8 +327,11 @@ def _on_two_threads(fn, args, work, KC):
     future.result()
 
 
-def new_step(x, W_xh, W_hh, b_h, dy, KC=256):
-    """Forward + backward of a forget-gate LSTM (no peepholes), zero initial state."""
+def new_step(x, W_xh, W_hh, b_h, dy=None, claim=0, KC=256):
+    """Forward (+ backward unless dy is None) of a forget-gate LSTM, zero initial state.
+
+    Returns h and dW_hh (None without dy). ``claim``: see ``_forward_part``.
+    """
     dt = x.dtype
     T, B, I = x.shape
     GH, H = W_hh.shape
@@ -314,13 +339,15 @@ def new_step(x, W_xh, W_hh, b_h, dy, KC=256):
     with threadpool_limits(1, user_api="blas"):
         # panels of NR columns of the right operand, each (K, NR) contiguous
         Wf = np.ascontiguousarray(W_hh.reshape(GH // NR, NR, H).transpose(0, 2, 1))  # (GH/NR,H,NR)
-        Wb = np.ascontiguousarray(W_hh.reshape(GH, H // NR, NR).transpose(1, 0, 2))  # (H/NR,GH,NR)
         h, c = np.zeros((T + 1, B, H), dt), np.zeros((T + 1, B, H), dt)
         gates = np.empty((T, B, GH), dt)
-        sync = np.zeros(2, np.int64)
+        sync = np.zeros(3, np.int64)
         slabs = -(-B // MR)
         Ap = [np.empty((slabs, H, MR), dt), np.empty((slabs, H, MR), dt)]
-        _on_two_threads(_forward_part, (sync, x, W_xh, Wf, b_h, h, c, gates), Ap, KC)
+        _on_two_threads(_forward_part, (sync, x, W_xh, Wf, b_h, h, c, gates, claim), Ap, KC)
+        if dy is None:
+            return h, None
+        Wb = np.ascontiguousarray(W_hh.reshape(GH, H // NR, NR).transpose(1, 0, 2))  # (H/NR,GH,NR)
         dh, dc = np.zeros((B, H), dt), np.zeros((B, H), dt)
         out = (np.empty((T, B, I), dt), np.zeros((GH, I), dt), np.zeros((GH, H), dt))
         out += (np.zeros(GH, dt),)
@@ -331,7 +358,7 @@ def new_step(x, W_xh, W_hh, b_h, dy, KC=256):
     return h, out[2]
 
 
-def old_step(x, W_xh, W_hh, b_h, dy):
+def old_step(x, W_xh, W_hh, b_h, dy=None):
     """The same step through rnnlab's kernels."""
     dt = x.dtype
     T, B, I = x.shape
@@ -340,6 +367,8 @@ def old_step(x, W_xh, W_hh, b_h, dy):
     h, c = np.zeros((T + 1, B, H), dt), np.zeros((T + 1, B, H), dt)
     gates = np.empty((T, B, GH), dt)
     fast_lstm._forward(x, W_xh, W_hh, b_h, e, e, e, h, c, gates, True, False, _blas.USE_CBLAS)
+    if dy is None:
+        return h, None
     dh, dc = np.zeros((B, H), dt), np.zeros((B, H), dt)
     out = (np.empty((T, B, I), dt), np.zeros((GH, I), dt), np.zeros((GH, H), dt), np.zeros(GH, dt))
     da = np.empty((chunk_steps(T, B), B, GH), dt)
@@ -348,33 +377,53 @@ def old_step(x, W_xh, W_hh, b_h, dy):
     return h, out[2]
 
 
-def main(rounds: int = 7) -> None:
+def main(forward_only: bool, rounds: int) -> None:
+    """Print, per dtype and (B, H), median times and paired old/new ratios of each variant."""
+    points = ((128, 512), (32, 512), (128, 256))
+    if not forward_only:
+        points += ((32, 256), (32, 64))
     for dt in (np.float64, np.float32):
-        for B, H in ((128, 512), (32, 512), (128, 256), (32, 256), (32, 64)):
+        for B, H in points:
             T = 100
             rng = np.random.default_rng(0)
             x = rng.standard_normal((T, B, H)).astype(dt)
             W_xh = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(dt)
             W_hh = (rng.standard_normal((4 * H, H)) / np.sqrt(H)).astype(dt)
             b_h = (rng.standard_normal(4 * H) * 0.1).astype(dt)
-            dy = rng.standard_normal((T, B, H)).astype(dt)
-            old, new = old_step(x, W_xh, W_hh, b_h, dy), new_step(x, W_xh, W_hh, b_h, dy)
-            diff = max(float(np.abs(a - b).max() / np.abs(a).max()) for a, b in zip(old, new))
-            times: dict[str, list[float]] = {"old": [], "new": []}
+            dy = None if forward_only else rng.standard_normal((T, B, H)).astype(dt)
+            args = (x, W_xh, W_hh, b_h, dy)
+            variants = {"old": partial(old_step, *args), "static": partial(new_step, *args)}
+            if forward_only:
+                variants["dynamic"] = partial(new_step, *args, claim=2)
+            ref = variants["old"]()
+            diff = 0.0
+            for fn in variants.values():
+                for a, b in zip(ref, fn()):
+                    if a is not None:
+                        diff = max(diff, float(np.abs(a - b).max() / np.abs(a).max()))
+            times: dict[str, list[float]] = {k: [] for k in variants}
             with threadpool_limits(2, user_api="blas"):
                 for _ in range(rounds):
-                    for name, fn in (("old", old_step), ("new", new_step)):
+                    for name, fn in variants.items():
                         t0 = time.perf_counter()
-                        fn(x, W_xh, W_hh, b_h, dy)
+                        fn()
                         times[name].append(time.perf_counter() - t0)
-            med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
-            paired = statistics.median(o / n for o, n in zip(times["old"], times["new"]))
+            med = ", ".join(f"{k} {statistics.median(v) * 1e3:.1f}" for k, v in times.items())
+            paired = ", ".join(
+                f"{k} {statistics.median(o / n for o, n in zip(times['old'], v)):.2f}"
+                for k, v in times.items()
+                if k != "old"
+            )
             print(
-                f"{np.dtype(dt).name} B={B:3} H={H:3}: old {med['old']:7.1f} ms, new "
-                f"{med['new']:7.1f} ms, paired old/new {paired:.2f}; max rel diff {diff:.1e}",
+                f"{np.dtype(dt).name} B={B:3} H={H:3} ({'forward' if forward_only else 'step'}):"
+                f" ms {med}; paired old/new {paired}; max rel diff {diff:.1e}",
                 flush=True,
             )
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forward", action="store_true", help="forward pass only, + dynamic")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    args = parser.parse_args()
+    main(args.forward, args.rounds)
