@@ -20,7 +20,8 @@ counter (products and gate arithmetic of those units) instead of fixed halves.
 It compares these with rnnlab's kernels (OpenBLAS at 2 threads per call), interleaved, and prints
 the median times and the median of paired old/new ratios (above 1: new faster), after checking
 that both give the same results (max relative difference over h and dW_hh). x86-64 only (the
-spin loop uses the ``pause`` instruction); H must be a multiple of 2 NR (32 in float32).
+spin loop uses the ``pause`` instruction); H must be a multiple of NR (16 in float32, 8 in
+float64).
 """
 
 import argparse
