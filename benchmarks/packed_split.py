@@ -15,7 +15,9 @@ variant:
   weight-gradient GEMMs.
 
 With ``--forward`` also "dynamic": the threads take two unit panels at a time from a shared
-counter (products and gate arithmetic of those units) instead of fixed halves.
+counter (products and gate arithmetic of those units) instead of fixed halves; and "batch":
+each thread runs the whole recurrence of half the sequences (no barrier per step).
+``--only batch`` times just that variant against rnnlab's kernels.
 
 It compares these with rnnlab's kernels (OpenBLAS at 2 threads per call), interleaved, and prints
 the median times and the median of paired old/new ratios (above 1: new faster), after checking
@@ -318,6 +320,35 @@ def _backward_part(k, n_threads, sync, x, W_xh, Wb, h, c, gates, dy, dh, dc, out
         t_end = t0
 
 
+@njit(**JIT)
+def _forward_batch(k, n_threads, sync, x, W_xh, Wf, b_h, h, c, gates, Ap, KC):
+    """Thread k's share of the forward pass split by sequences: its rows of the input projection,
+    one barrier, then the whole recurrence of its part of the batch (no barrier per step)."""
+    T, B, I = x.shape
+    H, GH = h.shape[2], gates.shape[2]
+    R = T * B
+    r0, r1 = R * k // n_threads, R * (k + 1) // n_threads
+    gemm(True, False, True, x.reshape(R, I)[r0:r1], W_xh, 0.0, gates.reshape(R, GH)[r0:r1])
+    _barrier(sync, n_threads)
+    b0, b1 = B * k // n_threads, B * (k + 1) // n_threads
+    bi, bf, bg, bo = b_h[:H], b_h[H : 2 * H], b_h[2 * H : 3 * H], b_h[3 * H :]
+    for t in range(T):
+        _pack_rows(h[t, b0:b1], Ap)
+        _panels(Ap, b1 - b0, Wf, 0, Wf.shape[0], gates[t, b0:b1], H, KC)
+        for b in range(b0, b1):
+            a = gates[t, b]
+            cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
+            ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+            for j in range(H):
+                i, f, g = sigmoid(ai[j] + bi[j]), sigmoid(af[j] + bf[j]), tanh(ag[j] + bg[j])
+                ai[j], af[j], ag[j] = i, f, g
+                cn[j] = f * cp[j] + i * g
+            for j in range(H):
+                o = sigmoid(ao[j] + bo[j])
+                ao[j] = o
+                hn[j] = o * tanh(cn[j])
+
+
 POOL = ThreadPoolExecutor(1)
 
 
@@ -331,7 +362,8 @@ def _on_two_threads(fn, args, work, KC):
 def new_step(x, W_xh, W_hh, b_h, dy=None, claim=0, KC=256):
     """Forward (+ backward unless dy is None) of a forget-gate LSTM, zero initial state.
 
-    Returns h and dW_hh (None without dy). ``claim``: see ``_forward_part``.
+    Returns h and dW_hh (None without dy). ``claim``: see ``_forward_part``; -1: the forward
+    pass split by sequences instead (``_forward_batch``; forward only).
     """
     dt = x.dtype
     T, B, I = x.shape
@@ -345,7 +377,10 @@ def new_step(x, W_xh, W_hh, b_h, dy=None, claim=0, KC=256):
         sync = np.zeros(3, np.int64)
         slabs = -(-B // MR)
         Ap = [np.empty((slabs, H, MR), dt), np.empty((slabs, H, MR), dt)]
-        _on_two_threads(_forward_part, (sync, x, W_xh, Wf, b_h, h, c, gates, claim), Ap, KC)
+        if claim < 0:
+            _on_two_threads(_forward_batch, (sync, x, W_xh, Wf, b_h, h, c, gates), Ap, KC)
+        else:
+            _on_two_threads(_forward_part, (sync, x, W_xh, Wf, b_h, h, c, gates, claim), Ap, KC)
         if dy is None:
             return h, None
         Wb = np.ascontiguousarray(W_hh.reshape(GH, H // NR, NR).transpose(1, 0, 2))  # (H/NR,GH,NR)
@@ -378,8 +413,9 @@ def old_step(x, W_xh, W_hh, b_h, dy=None):
     return h, out[2]
 
 
-def main(forward_only: bool, rounds: int) -> None:
-    """Print, per dtype and (B, H), median times and paired old/new ratios of each variant."""
+def main(forward_only: bool, rounds: int, only: list[str] | None = None) -> None:
+    """Print, per dtype and (B, H), median times and paired old/new ratios of each variant
+    (``only``: just these variants besides "old", in the order given)."""
     points = ((128, 512), (32, 512), (128, 256))
     if not forward_only:
         points += ((32, 256), (32, 64))
@@ -396,6 +432,9 @@ def main(forward_only: bool, rounds: int) -> None:
             variants = {"old": partial(old_step, *args), "static": partial(new_step, *args)}
             if forward_only:
                 variants["dynamic"] = partial(new_step, *args, claim=2)
+                variants["batch"] = partial(new_step, *args, claim=-1)
+            if only:
+                variants = {k: variants[k] for k in ["old", *only]}
             ref = variants["old"]()
             diff = 0.0
             for fn in variants.values():
@@ -426,5 +465,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forward", action="store_true", help="forward pass only, + dynamic")
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds (default 7)")
+    parser.add_argument("--only", nargs="+", help="time only these variants besides old")
     args = parser.parse_args()
-    main(args.forward, args.rounds)
+    main(args.forward, args.rounds, args.only)
