@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 from numba import njit
 
+from rnnlab.kernels._common import JIT
 from rnnlab.kernels._vmath import sigmoid, tanh
 
 ULP = 4  # allowed relative error, in units of the dtype's eps (measured: at most 1.5)
 
 
-@njit(error_model="numpy")
+# compiled as the kernels are (the functions are inlined: the caller's flags apply to them)
+@njit(**{k: v for k, v in JIT.items() if k != "cache"})
 def _apply(x, t, s):
     # two plain loops, as in the kernels: LLVM vectorises them, the tail runs scalar
     for k in range(x.size):
