@@ -10,8 +10,8 @@ situations, interleaved over N rounds (default 9):
 * the same, with ``openblas_set_num_threads(1)`` called between the product and the threads;
 * the same product followed by a 0.3 s pause before the threads start.
 
-It also times one such thread alone (twice its time: the rate the two would reach if they
-scaled perfectly) and prints the medians in GFLOP/s. The pause lets OpenBLAS's worker thread,
+It also times one such thread alone (its rate doubled: what the two would reach if they scaled
+perfectly) and prints the medians in GFLOP/s. The pause lets OpenBLAS's worker thread,
 which spins after every multi-threaded call before it sleeps, reach its sleep.
 """
 
