@@ -1,92 +1,103 @@
-"""rnnlab: recurrent networks with hand-written, verified backpropagation through time."""
+"""rnnlab: recurrent networks with hand-written, verified backpropagation through time.
 
-from . import (
-    activations,
-    cells,
-    checkpoint,
-    diagnostics,
-    init,
-    kernels,
-    losses,
-    model,
-    optim,
-    plots,
-    tasks,
-    train,
-)
-from .cells import GRUCell, LSTMCell, RNNCell
-from .checkpoint import load_checkpoint, load_run, save_checkpoint, save_run
-from .layers import GRU, LSTM, RNN, LayerCache, RecurrentLayer
-from .model import EncoderDecoder, SequenceModel
-from .optim import (
-    SGD,
-    Adagrad,
-    Adam,
-    ConstantLR,
-    CosineDecay,
-    ExponentialDecay,
-    Momentum,
-    RMSprop,
-    StepDecay,
-    clip_grad_norm,
-    clip_grad_value,
-    global_norm,
-    make_optimizer,
-    make_schedule,
-)
-from .readout import Readout, readout_loss
-from .tasks import TASKS, Batch, Task, get_task
-from .train import Run, TrainConfig, evaluate
+Every public name is imported on first use (PEP 562): ``import rnnlab`` itself loads none of
+rnnlab's modules, no Numba kernel and no matplotlib, and never touches the matplotlib backend.
+``rnnlab.LSTM``, ``rnnlab.gradcheck.check_layer`` or ``rnnlab.train`` import what they need
+when first read.
+"""
 
-__all__ = [
-    "diagnostics",
-    "EncoderDecoder",
-    "Run",
-    "SequenceModel",
-    "TrainConfig",
-    "checkpoint",
-    "evaluate",
-    "load_checkpoint",
-    "load_run",
-    "model",
-    "plots",
-    "save_checkpoint",
-    "save_run",
-    "train",
-    "SGD",
-    "TASKS",
-    "Adagrad",
-    "Adam",
-    "Batch",
-    "ConstantLR",
-    "CosineDecay",
-    "ExponentialDecay",
-    "Momentum",
-    "RMSprop",
-    "Readout",
-    "StepDecay",
-    "Task",
-    "clip_grad_norm",
-    "clip_grad_value",
-    "get_task",
-    "global_norm",
-    "init",
-    "losses",
-    "make_optimizer",
-    "make_schedule",
-    "optim",
-    "readout_loss",
-    "tasks",
-    "GRU",
-    "GRUCell",
-    "LSTM",
-    "LSTMCell",
-    "LayerCache",
-    "RNN",
-    "RNNCell",
-    "RecurrentLayer",
-    "activations",
-    "cells",
-    "kernels",
-]
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+# public name -> (module, attribute); attribute None: the module itself
+_LAZY: dict[str, tuple[str, str | None]] = {
+    # modules and subpackages
+    "activations": ("rnnlab.activations", None),
+    "bench": ("rnnlab.bench", None),
+    "cells": ("rnnlab.cells", None),
+    "checkpoint": ("rnnlab.checkpoint", None),
+    "data": ("rnnlab.data", None),
+    "diagnostics": ("rnnlab.diagnostics", None),
+    "figures": ("rnnlab.figures", None),
+    "gradcheck": ("rnnlab.gradcheck", None),
+    "init": ("rnnlab.init", None),
+    "interop": ("rnnlab.interop", None),
+    "kernels": ("rnnlab.kernels", None),
+    "layers": ("rnnlab.layers", None),
+    "losses": ("rnnlab.losses", None),
+    "model": ("rnnlab.model", None),
+    "optim": ("rnnlab.optim", None),
+    "plots": ("rnnlab.plots", None),
+    "readout": ("rnnlab.readout", None),
+    "tasks": ("rnnlab.tasks", None),
+    "tour": ("rnnlab.tour", None),
+    "training": ("rnnlab.training", None),
+    # layers and cells
+    "RNN": ("rnnlab.layers", "RNN"),
+    "LSTM": ("rnnlab.layers", "LSTM"),
+    "GRU": ("rnnlab.layers", "GRU"),
+    "LayerCache": ("rnnlab.layers", "LayerCache"),
+    "RecurrentLayer": ("rnnlab.layers", "RecurrentLayer"),
+    "RNNCell": ("rnnlab.cells", "RNNCell"),
+    "LSTMCell": ("rnnlab.cells", "LSTMCell"),
+    "GRUCell": ("rnnlab.cells", "GRUCell"),
+    # models and readout
+    "SequenceModel": ("rnnlab.model", "SequenceModel"),
+    "EncoderDecoder": ("rnnlab.model", "EncoderDecoder"),
+    "Readout": ("rnnlab.readout", "Readout"),
+    "readout_loss": ("rnnlab.readout", "readout_loss"),
+    # optimisers, schedules, clipping
+    "SGD": ("rnnlab.optim", "SGD"),
+    "Momentum": ("rnnlab.optim", "Momentum"),
+    "Adagrad": ("rnnlab.optim", "Adagrad"),
+    "RMSprop": ("rnnlab.optim", "RMSprop"),
+    "Adam": ("rnnlab.optim", "Adam"),
+    "ConstantLR": ("rnnlab.optim", "ConstantLR"),
+    "StepDecay": ("rnnlab.optim", "StepDecay"),
+    "ExponentialDecay": ("rnnlab.optim", "ExponentialDecay"),
+    "CosineDecay": ("rnnlab.optim", "CosineDecay"),
+    "clip_grad_norm": ("rnnlab.optim", "clip_grad_norm"),
+    "clip_grad_value": ("rnnlab.optim", "clip_grad_value"),
+    "global_norm": ("rnnlab.optim", "global_norm"),
+    "make_optimizer": ("rnnlab.optim", "make_optimizer"),
+    "make_schedule": ("rnnlab.optim", "make_schedule"),
+    # tasks and data
+    "TASKS": ("rnnlab.tasks", "TASKS"),
+    "Batch": ("rnnlab.tasks", "Batch"),
+    "Task": ("rnnlab.tasks", "Task"),
+    "get_task": ("rnnlab.tasks", "get_task"),
+    "ArrayDataset": ("rnnlab.data", "ArrayDataset"),
+    "DataSource": ("rnnlab.data", "DataSource"),
+    # training and run folders
+    "train": ("rnnlab.training", "train"),
+    "TrainConfig": ("rnnlab.training", "TrainConfig"),
+    "Run": ("rnnlab.training", "Run"),
+    "evaluate": ("rnnlab.training", "evaluate"),
+    "Trainer": ("rnnlab.training", "Trainer"),
+    "Callback": ("rnnlab.training", "Callback"),
+    "load_checkpoint": ("rnnlab.checkpoint", "load_checkpoint"),
+    "save_checkpoint": ("rnnlab.checkpoint", "save_checkpoint"),
+    "load_run": ("rnnlab.checkpoint", "load_run"),
+    "save_run": ("rnnlab.checkpoint", "save_run"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> object:
+    """Import a public name on first access and keep it in the module's namespace."""
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'rnnlab' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
