@@ -9,6 +9,7 @@ import pytest
 import rnnlab
 from rnnlab import diagnostics as dg
 from rnnlab.cli import main
+from rnnlab.figures import diagnose, fresh_layer
 from rnnlab.gradcheck import relative_error
 from rnnlab.init import orthogonal
 from tolerances import FD_REL, STEPWISE_REL
@@ -203,7 +204,7 @@ def test_norms_beyond_float64_stay_exact_in_log10():
 
 
 def _verdict_for_radius(radius, T=100):
-    layer = dg.fresh_layer("rnn", "tanh", "orthogonal", radius=radius, hidden=32, rng=0)
+    layer = fresh_layer("rnn", "tanh", "orthogonal", radius=radius, hidden=32, rng=0)
     gen = np.random.default_rng(1)
     x = gen.standard_normal((T, 4, 1))
     _, _, cache = layer.forward(x)
@@ -361,11 +362,11 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="activation"):
         dg.mlp_loss_and_grads(dg.init_mlp([2, 2], 0), np.ones((1, 2)), np.zeros(1, int), "selu")
     with pytest.raises(ValueError, match="sections: expected one of"):
-        dg.diagnose(layer, "unused", sections=("flow", "everything"))
+        diagnose(layer, "unused", sections=("flow", "everything"))
     with pytest.raises(TypeError, match="model_or_run"):
-        dg.diagnose(42, "unused")
+        diagnose(42, "unused")
     with pytest.raises(ValueError, match="model: expected one of rnn, lstm, gru"):
-        dg.fresh_layer("transformer")
+        fresh_layer("transformer")
 
 
 # -- the command --
@@ -407,7 +408,7 @@ def test_diagnose_a_trained_run(tmp_path):
         eval_size=16, time_budget=None, max_sequences=None, out=str(run_dir),
     )  # fmt: skip
     train(cfg, progress=False, log=lambda s: None)
-    res = dg.diagnose(str(run_dir), tmp_path / "diag", sections=("flow", "jacobian", "training"))
+    res = diagnose(str(run_dir), tmp_path / "diag", sections=("flow", "jacobian", "training"))
     assert res["subject"]["kind"] == "run" and res["subject"]["T"] >= 12
     assert set(res["figures"]) == {"flow", "jacobian", "training"}
     assert len(res["training"]["grad_norm"]) == 6

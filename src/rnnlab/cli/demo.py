@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ..plots import plot_comparison
+from ..figures.training import plot_comparison
 from ..tasks.adding import AddingTask
 from ..train import Run, TrainConfig, check_out_dir, train
 

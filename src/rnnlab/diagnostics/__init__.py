@@ -8,7 +8,9 @@
 - :mod:`.gates`: LSTM/GRU gate saturation and the forget gate over time.
 - :mod:`.deep_mlp`: per-layer gradient norms of a deep MLP at initialisation (digits).
 - :mod:`.training`: explosion events in a run's gradient norms.
-- :mod:`.report`: :func:`diagnose` writes the figures, ``diagnostics.json`` and ``report.md``.
+
+No file is read or written here: :func:`rnnlab.figures.diagnose` runs these measures on a
+layer or a run folder and writes the figures, ``diagnostics.json`` and ``report.md``.
 """
 
 from .contributions import contribution_summary
@@ -29,12 +31,10 @@ from .jacobians import (
     jacobian_products,
     step_jacobians,
 )
-from .report import SECTIONS, diagnose, fresh_layer
 from .spectrum import recurrent_blocks, spectrum
 from .training import explosion_events, training_gradients
 
 __all__ = [
-    "SECTIONS",
     "GRUJacobians",
     "JacobianProducts",
     "LSTMJacobians",
@@ -47,9 +47,7 @@ __all__ = [
     "classify_growth",
     "contribution_summary",
     "deep_mlp_gradients",
-    "diagnose",
     "explosion_events",
-    "fresh_layer",
     "gate_statistics",
     "gradient_flow",
     "growth_rate",

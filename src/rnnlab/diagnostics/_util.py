@@ -1,8 +1,6 @@
-"""Small helpers shared by the diagnostics: log-scaled norms and JSON-safe conversion."""
+"""Small helpers shared by the diagnostics: log-scaled norms and spectral norms."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -43,25 +41,3 @@ def spectral_norm(a: np.ndarray) -> float:
         a = a.T
     g = a @ a.T
     return float(np.sqrt(max(np.linalg.eigvalsh(g)[-1], 0.0)))
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Nested dicts/lists of arrays and numbers -> JSON types; NaN and +-inf become ``None``."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        if np.iscomplexobj(obj):
-            return {"real": to_jsonable(obj.real), "imag": to_jsonable(obj.imag)}
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        v = float(obj)
-        return v if np.isfinite(v) else None
-    if isinstance(obj, complex):
-        return {"real": to_jsonable(obj.real), "imag": to_jsonable(obj.imag)}
-    return obj

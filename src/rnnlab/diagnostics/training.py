@@ -8,9 +8,6 @@ non-finite norm.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from .._validate import check_positive_float, check_positive_int
@@ -46,23 +43,34 @@ def explosion_events(
 
 
 def training_gradients(
-    metrics_path: str | os.PathLike, factor: float = 10.0, window: int = 50
+    step: np.ndarray, grad_norm: np.ndarray, factor: float = 10.0, window: int = 50
 ) -> dict[str, object]:
-    """Read ``grad_norm`` per update from a run's ``metrics.csv`` and flag explosion events.
+    """Explosion events in a run's gradient norms per update.
 
-    Returns ``step``, ``grad_norm``, ``running_median``, ``events`` (indices), ``event_steps``,
-    ``factor`` and ``window``. Rows with an empty ``grad_norm`` cell are skipped.
+    Parameters
+    ----------
+    step : (N,) array
+        Update number of each row (the ``step`` column of ``metrics.csv``).
+    grad_norm : (N,) array
+        Global gradient norm before clipping; NaN marks a row without one (skipped).
+    factor, window : float, int
+        As in :func:`explosion_events`.
+
+    Returns
+    -------
+    dict
+        ``step (M,)``, ``grad_norm (M,)`` (the M rows with a norm), ``running_median (M,)``,
+        ``events`` (indices into the M rows), ``event_steps``, ``factor`` and ``window``.
     """
-    from ..plots import read_metrics
-
-    path = Path(metrics_path)
-    cols = read_metrics(path)
-    if "grad_norm" not in cols or "step" not in cols:
+    step = np.asarray(step, dtype=np.float64)
+    g = np.asarray(grad_norm, dtype=np.float64)
+    if step.ndim != 1 or g.shape != step.shape:
         raise ValueError(
-            f"metrics: expected columns step and grad_norm in {str(path)!r}, got {sorted(cols)}"
+            f"step, grad_norm: expected two 1-d arrays of one length, got shapes {step.shape} "
+            f"and {g.shape}"
         )
-    keep = ~np.isnan(cols["grad_norm"])
-    step, g = cols["step"][keep], cols["grad_norm"][keep]
+    keep = ~np.isnan(g)
+    step, g = step[keep], g[keep]
     ev = explosion_events(g, factor=factor, window=window)
     return {
         "step": step,

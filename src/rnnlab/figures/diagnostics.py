@@ -1,5 +1,6 @@
-"""Figures of the diagnostics (matplotlib, Agg backend, written atomically).
+"""Figures of the diagnostics: one function per figure, each writes a PNG atomically.
 
+Each takes the record :func:`rnnlab.figures.report.diagnose` stores in ``diagnostics.json``.
 Norms that span more than float64's range (3^1000) are plotted as their log10 on a linear axis
 whose ticks read ``10^n``: the picture of a log axis without overflow.
 """
@@ -8,19 +9,14 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
 
-import matplotlib
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator  # noqa: E402
-
-from ..plots import save_figure  # noqa: E402
+from ._save import COLORS, new_figure, save_figure
 
 _POW10 = FuncFormatter(lambda v, _pos: f"$10^{{{int(round(v))}}}$")
-COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
 
 def _log10_axis(ax, label: str) -> None:
@@ -42,7 +38,8 @@ def _finite_ylim(ax, *arrays: np.ndarray, pad: float = 0.5) -> None:
 
 def plot_gradient_flow(flow: dict[str, dict], title: str, path: str | os.PathLike) -> None:
     """``||dL/dh_k||`` (and ``||dL/dc_k||``) against step k: batch mean of log10, min-max band."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    fig = new_figure((7.5, 4.2))
+    ax = fig.subplots()
     every = []
     for n, (key, rec) in enumerate(flow.items()):
         k = np.asarray(rec["k"])
@@ -87,7 +84,8 @@ def plot_gradient_flow(flow: dict[str, dict], title: str, path: str | os.PathLik
 
 def plot_jacobians(jac: dict, title: str, path: str | os.PathLike) -> None:
     """``||d state_t / d state_k||_2`` against the lag, with the bound and the fitted rate."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    fig = new_figure((7.5, 4.2))
+    ax = fig.subplots()
     lags = np.asarray(jac["lags"])
     every = []
     labels = {
@@ -147,7 +145,8 @@ def plot_jacobians(jac: dict, title: str, path: str | os.PathLike) -> None:
 
 def plot_contributions(rec: dict, title: str, path: str | os.PathLike) -> None:
     """Step k's contribution to dL/dW_hh (log) and the share held by the most recent steps."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.0), layout="constrained")
+    fig = new_figure((10, 4.0))
+    a1, a2 = fig.subplots(1, 2)
     for n, (key, r) in enumerate(rec.items()):
         c = np.asarray(r["contrib_log10"], dtype=np.float64)
         a1.plot(np.arange(1, c.size + 1), c, color=COLORS[n], lw=1.3, label=key)
@@ -180,7 +179,8 @@ def plot_spectrum(
     blocks: dict[str, dict], gamma: float | None, title: str, path: str | os.PathLike
 ) -> None:
     """Eigenvalues in the complex plane with the unit circle; singular values (log scale)."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.5), layout="constrained")
+    fig = new_figure((10, 4.5))
+    a1, a2 = fig.subplots(1, 2)
     th = np.linspace(0, 2 * np.pi, 400)
     a1.plot(np.cos(th), np.sin(th), "k-", lw=1, label="unit circle |λ| = 1")
     if gamma is not None and gamma != 1.0:
@@ -249,14 +249,9 @@ def plot_impulse(sweep: dict, path: str | os.PathLike) -> None:
     starts = list(sweep["norms"])
     names = list(sweep["norms"][starts[0]])
     lams = np.asarray(sweep["eigenvalues"])
-    cmap = plt.get_cmap("viridis")
-    fig, axes = plt.subplots(
-        len(starts),
-        len(names),
-        figsize=(3.2 * len(names), 3.0 * len(starts)),
-        squeeze=False,
-        layout="constrained",
-    )
+    cmap = colormaps["viridis"]
+    fig = new_figure((3.2 * len(names), 3.0 * len(starts)))
+    axes = fig.subplots(len(starts), len(names), squeeze=False)
     t = np.arange(sweep["steps"] + 1)
     for r, start in enumerate(starts):
         for c, name in enumerate(names):
@@ -298,7 +293,8 @@ def plot_impulse(sweep: dict, path: str | os.PathLike) -> None:
 
 def plot_gates(stats: dict, title: str, path: str | os.PathLike) -> None:
     """Mean gate values over time and the fraction of saturated gate units."""
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.0), layout="constrained")
+    fig = new_figure((10, 4.0))
+    a1, a2 = fig.subplots(1, 2)
     names = list(stats["gates"])
     for n, name in enumerate(names):
         m = np.asarray(stats["gates"][name]["mean_over_time"], dtype=np.float64)
@@ -334,7 +330,8 @@ def plot_gates(stats: dict, title: str, path: str | os.PathLike) -> None:
 
 def plot_deep_mlp(res: dict, path: str | os.PathLike) -> None:
     """Per-layer ``||dL/dW_l||_F`` of the deep MLP at initialisation (log scale)."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    fig = new_figure((7.5, 4.2))
+    ax = fig.subplots()
     layers = np.asarray(res["layers"])
     for n, (a, v) in enumerate(res["grad_norms"].items()):
         v = np.asarray(v, dtype=np.float64)
@@ -353,7 +350,8 @@ def plot_deep_mlp(res: dict, path: str | os.PathLike) -> None:
 
 def plot_training(res: dict, path: str | os.PathLike, clip: float | None = None) -> None:
     """Gradient norm per update before clipping, its running median and the flagged spikes."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
+    fig = new_figure((7.5, 4.2))
+    ax = fig.subplots()
     step = np.asarray(res["step"], dtype=np.float64)
     g = np.asarray(res["grad_norm"], dtype=np.float64)
     pos = np.where(g > 0, g, np.nan)
@@ -381,6 +379,3 @@ def plot_training(res: dict, path: str | os.PathLike, clip: float | None = None)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     save_figure(fig, path)
-
-
-Plotter = Callable[..., None]

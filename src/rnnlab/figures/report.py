@@ -8,7 +8,9 @@ Two kinds of subject:
   the last step only, ``L = u . h_T`` with a random unit ``u`` per sequence, so that
   ``||dL/dh_k||`` shows the factor ``dh_T/dh_k`` of seed 004 undiluted.
 
-Everything plotted is also in ``diagnostics.json`` (NaN and infinities as ``null``).
+The measures are the pure functions of :mod:`rnnlab.diagnostics`; this module runs them, draws
+them (:mod:`rnnlab.figures.diagnostics`) and writes the files. Everything plotted is also in
+``diagnostics.json`` (NaN and infinities as ``null``).
 """
 
 from __future__ import annotations
@@ -26,36 +28,31 @@ import numpy as np
 from .._validate import as_rng, check_choice, check_positive_float, check_positive_int
 from ..activations import get as get_activation
 from ..checkpoint import atomic_write_text
-from ..layers import GRU, LSTM, RNN, RecurrentLayer
-from . import plots
-from ._util import to_jsonable
-from .contributions import contribution_summary
-from .deep_mlp import deep_mlp_gradients
-from .gates import gate_statistics
-from .gradient_flow import gradient_flow, last_step_loss_gradient
-from .impulse import impulse_sweep
-from .jacobians import (
+from ..diagnostics import (
     LSTMJacobians,
     bound_log10,
     classify_bound,
     classify_growth,
+    contribution_summary,
+    deep_mlp_gradients,
+    gate_statistics,
+    gradient_flow,
     growth_rate,
+    impulse_sweep,
     jacobian_products,
+    last_step_loss_gradient,
+    recurrent_blocks,
+    spectrum,
     step_jacobians,
+    training_gradients,
 )
-from .spectrum import recurrent_blocks, spectrum
-from .training import training_gradients
+from ..layers import GRU, LSTM, RNN, RecurrentLayer
+from . import diagnostics as plots
+from ._report_text import SECTIONS, markdown, to_jsonable
+from .training import read_metrics
 
-SECTIONS = (
-    "flow",
-    "jacobian",
-    "contributions",
-    "spectrum",
-    "impulse",
-    "gates",
-    "deep_mlp",
-    "training",
-)
+__all__ = ["FIGURES", "SECTIONS", "diagnose", "fresh_layer"]
+
 FIGURES = {
     "flow": "gradient-flow.png",
     "jacobian": "jacobian-products.png",
@@ -144,7 +141,7 @@ def _describe(layer: RecurrentLayer) -> str:
 def _run_inputs(run: Any, batch: int, gen: np.random.Generator):
     """A batch of the run's task, forward through the model, and dL/dh from the task's loss."""
     from ..readout import readout_loss
-    from ..train import make_task
+    from ..training.config import make_task
 
     task = make_task(run.config)
     b = task.sample(batch, gen, split="test")
@@ -353,7 +350,13 @@ def _diagnose(model_or_run, out_dir, length, batch, rng, sections, max_points, x
         figs["deep_mlp"] = FIGURES["deep_mlp"]
 
     if "training" in sections and run is not None and run.metrics_path.is_file():
-        rec = training_gradients(run.metrics_path)
+        cols = read_metrics(run.metrics_path)
+        if "grad_norm" not in cols or "step" not in cols:
+            raise ValueError(
+                f"metrics: expected columns step and grad_norm in {str(run.metrics_path)!r}, "
+                f"got {sorted(cols)}"
+            )
+        rec = training_gradients(cols["step"], cols["grad_norm"])
         res["training"] = rec
         plots.plot_training(rec, out / FIGURES["training"], clip=run.config.clip)
         figs["training"] = FIGURES["training"]
@@ -361,129 +364,5 @@ def _diagnose(model_or_run, out_dir, length, batch, rng, sections, max_points, x
     res["figures"] = figs
     timings["total"] = time.perf_counter() - t0
     atomic_write_text(out / "diagnostics.json", json.dumps(to_jsonable(res), indent=1))
-    atomic_write_text(out / "report.md", _markdown(res))
+    atomic_write_text(out / "report.md", markdown(res))
     return res
-
-
-def _fmt_rate(r: Any) -> str:
-    return "n/a" if r is None or not np.isfinite(r) else f"×{r:.4g} per step"
-
-
-def _markdown(res: dict[str, Any]) -> str:
-    s = res["subject"]
-    lines = [
-        f"# Gradient diagnostics: {s['family'].upper()}"
-        + (f" ({s['nonlinearity']})" if s["nonlinearity"] else ""),
-        "",
-    ]
-    src = f"run `{Path(s['path']).name}`" if s["kind"] == "run" else "a fresh model"
-    lines += [
-        f"Subject: {src}, hidden size {s['hidden_size']}, {s['num_layers']} layer(s), "
-        f"T = {s['T']} steps, batch {s['B']}. Loss: {s['loss']}.",
-        "",
-        "| quantity | value |",
-        "|---|---|",
-    ]
-    j = res.get("jacobian")
-    if j is not None:
-        if j["gamma"] is not None:
-            lines.append(f"| γ = sup φ′ | {j['gamma']:g} |")
-            lines.append(f"| γ‖W_hh‖₂ | {j['gamma_sigma']:.4g} ({j['bound_verdict']}) |")
-        for n, r in j["growth_rate"].items():
-            lines.append(f"| ‖∂{n}_t/∂{n}_k‖ measured rate | {_fmt_rate(r)} ({j['verdict'][n]}) |")
-    for key, g in res.get("gradient_flow", {}).items():
-        lines.append(
-            f"| ‖∂L/∂h_k‖ growth going back ({key}) | "
-            f"{_fmt_rate(g['growth_rate_per_step_back'])} ({g['verdict']}) |"
-        )
-    for name, sp in res.get("spectrum", {}).items():
-        lines.append(
-            f"| spectral radius / norm ({name}) | {sp['spectral_radius']:.4g} / "
-            f"{sp['spectral_norm']:.4g}; {sp['n_complex']} complex eigenvalues |"
-        )
-    lines.append("")
-    figs = res["figures"]
-    text = _sentences(res)
-    for sec in SECTIONS:
-        if sec in figs:
-            lines += [f"![{sec}]({figs[sec]})", "", text[sec], ""]
-    lines.append(
-        f"Computed in {res['timings_s']['total']:.2f} s; every plotted number is in "
-        "`diagnostics.json`."
-    )
-    return "\n".join(lines) + "\n"
-
-
-def _sentences(res: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    if "gradient_flow" in res:
-        g = next(iter(res["gradient_flow"].values()))
-        out["flow"] = (
-            "The size of the gradient reaching each time step k: going back from the loss it "
-            f"changes {_fmt_rate(g['growth_rate_per_step_back'])} on average, so it is "
-            f"**{g['verdict']}**; steps whose gradient is tiny cannot be learned from."
-        )
-    if "jacobian" in res:
-        j = res["jacobian"]
-        n0 = next(iter(j["growth_rate"]))
-        s = (
-            f"How much a change in the state k steps back moves the state at t = {j['t']}: the "
-            f"measured product shrinks or grows {_fmt_rate(j['growth_rate'][n0])} "
-            f"(**{j['verdict'][n0]}**)"
-        )
-        if j["bound_log10"] is not None:
-            where = "under" if j["under_bound"] else "NOT everywhere under"
-            s += (
-                f", measured {where} the dashed bound (γ‖W_hh‖₂)^(t−k) with γ‖W_hh‖₂ = "
-                f"{j['gamma_sigma']:.3g} ({j['bound_verdict']} by the bound)."
-            )
-        elif j.get("cec_log10") is not None:
-            s += "; the dash-dotted line is the cell state's carousel path alone, ∏ f."
-        else:
-            s += "."
-        out["jacobian"] = s
-    if "contributions" in res:
-        c = next(iter(res["contributions"].values()))
-        out["contributions"] = (
-            f"Which steps drive the update of W_hh: the last {c['horizon']} steps hold 90% of "
-            f"the summed contributions, the older half of the sequence "
-            f"{100 * c['oldest_half_share']:.2g}%."
-        )
-    if "spectrum" in res:
-        sp = next(iter(res["spectrum"].values()))
-        out["spectrum"] = (
-            f"Eigenvalues outside the unit circle make the linear recursion blow up, inside it "
-            f"decay; here ρ = {sp['spectral_radius']:.3g} and {sp['n_complex']} complex "
-            "eigenvalues (crosses) would make the response oscillate."
-        )
-    if "impulse" in res:
-        out["impulse"] = (
-            "Memory of one input at t = 0 for the notes' recursions: the linear one grows or "
-            "decays like λ_max^t, sigmoid saturates whatever λ, tanh prefers λ near 1 and relu "
-            "can blow up but has no response to a negative start."
-        )
-    if "gates" in res:
-        g = res["gates"]
-        out["gates"] = (
-            "Gate activity: a forget gate (LSTM f, GRU z) near 1 keeps the cell state, i.e. "
-            "the carousel, open; saturated gates pass almost no gradient to their inputs."
-        )
-    if "deep_mlp" in res:
-        d = res["deep_mlp"]
-        ratio = {
-            a: float(v[0] / v[-1]) if v[-1] > 0 else float("nan")
-            for a, v in d["grad_norms"].items()
-        }
-        worst = min(ratio, key=lambda a: ratio[a])
-        out["deep_mlp"] = (
-            f"The feed-forward analogue: in a {d['depth']}-layer MLP the gradient at the first "
-            f"layer is {ratio[worst]:.2g} times that at the last for {worst}, the same "
-            "multiplicative shrinking as through time."
-        )
-    if "training" in res:
-        t = res["training"]
-        out["training"] = (
-            f"The gradient norm before clipping at each update; {len(t['events'])} updates "
-            f"exceeded {t['factor']:g}× the running median (explosion events, red)."
-        )
-    return out

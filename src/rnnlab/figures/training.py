@@ -1,0 +1,137 @@
+"""Figures of training runs: the loss curve of one run and the comparison of several.
+
+Both read a run's ``metrics.csv`` (:func:`read_metrics`) and write a PNG atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ._save import new_figure, save_figure
+
+_COLUMNS = ("step", "sequences", "loss", "grad_norm", "accuracy", "seconds", "test_accuracy")
+
+
+def read_metrics(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read a run's ``metrics.csv`` into float columns.
+
+    Returns ``{column: (N,) float64}`` for the N rows; empty cells become NaN.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"metrics: no such file {str(path)!r}")
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    cols: dict[str, np.ndarray] = {}
+    names = rows[0].keys() if rows else _COLUMNS
+    for name in names:
+        cols[name] = np.array(
+            [float(r[name]) if r[name] not in ("", None) else np.nan for r in rows]
+        )
+    return cols
+
+
+def _positive(a: np.ndarray) -> np.ndarray:
+    """Values for a log axis: non-positive entries become NaN (not drawn)."""
+    return np.where(a > 0, a, np.nan)
+
+
+def _smooth(a: np.ndarray, n: int) -> np.ndarray:
+    """Running mean over ``n`` points (NaN-aware), same length as ``a``."""
+    if n <= 1 or a.size < n:
+        return a
+    ok = np.isfinite(a)
+    csum = np.cumsum(np.where(ok, a, 0.0))
+    ccnt = np.cumsum(ok)
+    num = csum - np.concatenate([np.zeros(n), csum[:-n]])
+    cnt = ccnt - np.concatenate([np.zeros(n), ccnt[:-n]])
+    return np.where(cnt > 0, num / np.maximum(cnt, 1), np.nan)
+
+
+def _curve_axes(axes, m: dict[str, np.ndarray], label: str | None, color: str | None) -> None:
+    """Raw per-step values faintly, a running mean over ~1/50 of the run on top."""
+    ax_loss, ax_acc, ax_norm = axes
+    seq = m["sequences"]
+    n = max(1, seq.size // 50)
+    raw = 0.25 if n > 1 else 0.9
+    for ax, key, scale in ((ax_loss, "loss", 1.0), (ax_norm, "grad_norm", 1.0)):
+        v = _positive(m[key]) * scale
+        ax.plot(seq, v, lw=0.5, color=color, alpha=raw)
+        if n > 1:
+            ax.plot(seq, _smooth(v, n), lw=1.2, color=color, label=label if ax is ax_loss else None)
+        elif ax is ax_loss:
+            ax.lines[-1].set_label(label)
+    ax_acc.plot(seq, 100 * _smooth(m["accuracy"], n), lw=0.8, color=color, alpha=0.35)
+    test = m.get("test_accuracy")
+    if test is not None and np.isfinite(test).any():
+        ok = np.isfinite(test)
+        ax_acc.plot(seq[ok], 100 * test[ok], "o-", ms=3, lw=1.2, color=color)
+
+
+def _finish_axes(axes, clip: float | None = None) -> None:
+    ax_loss, ax_acc, ax_norm = axes
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("training loss (log)")
+    ax_acc.set_ylabel("correct sequences (%)")
+    ax_acc.set_ylim(-3, 103)
+    ax_norm.set_yscale("log")
+    ax_norm.set_ylabel("‖∇L‖ before clipping (log)")
+    if clip is not None:
+        ax_norm.axhline(clip, color="0.4", ls="--", lw=0.8, label=f"clip threshold {clip:g}")
+        ax_norm.legend(loc="upper right", fontsize=8)
+    ax_norm.set_xlabel("training sequences seen")
+    for ax in axes:
+        ax.grid(True, which="major", alpha=0.3)
+
+
+def plot_loss_curve(
+    metrics_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    title: str = "",
+    clip: float | None = None,
+) -> Path:
+    """Loss (log), accuracy and gradient norm (log) against sequences seen, one panel each.
+
+    The accuracy panel shows the training batches (faint) and the test evaluations (dots).
+    """
+    m = read_metrics(metrics_path)
+    fig = new_figure((7, 7.5))
+    axes = fig.subplots(3, 1, sharex=True)
+    _curve_axes(axes, m, None, "C0")
+    axes[1].plot([], [], "o-", ms=3, color="C0", label="fresh test sequences")
+    axes[1].plot([], [], lw=0.6, color="C0", alpha=0.35, label="training batches")
+    axes[1].legend(loc="center right", fontsize=8)
+    _finish_axes(axes, clip)
+    if title:
+        axes[0].set_title(title, fontsize=10)
+    return save_figure(fig, out_path)
+
+
+def plot_comparison(
+    runs: Sequence[tuple[str, str | os.PathLike]],
+    out_path: str | os.PathLike,
+    title: str = "",
+    reference: tuple[str, float] | None = None,
+) -> Path:
+    """Overlay several runs' curves: ``runs`` is ``[(label, metrics.csv path), ...]``.
+
+    ``reference = (label, sequences)`` draws a vertical line, e.g. the paper's sequence count.
+    """
+    fig = new_figure((7.5, 8))
+    axes = fig.subplots(3, 1, sharex=True)
+    for i, (label, path) in enumerate(runs):
+        _curve_axes(axes, read_metrics(path), label, f"C{i}")
+    _finish_axes(axes)
+    if reference is not None:
+        for ax in axes:
+            ax.axvline(reference[1], color="k", ls=":", lw=1)
+        axes[0].plot([], [], "k:", lw=1, label=reference[0])
+    axes[0].legend(loc="upper right", fontsize=8)
+    if title:
+        axes[0].set_title(title, fontsize=10)
+    return save_figure(fig, out_path)
