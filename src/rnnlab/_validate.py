@@ -95,3 +95,37 @@ def check_array(
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
         raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
     return a
+
+
+def check_bool(name: str, value: object) -> bool:
+    """Return ``value`` as bool if it is a Python or NumPy bool (not 0/1 or a string)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected a bool, got {type(value).__name__}")
+    return bool(value)
+
+
+def check_index(name: str, value: object, size: int, what: str = "an index") -> int:
+    """Return ``value`` as int if it is an integer in ``0..size-1``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < size:
+        raise ValueError(f"{name}: expected {what} in 0..{size - 1}, got {value!r}")
+    return int(value)
+
+
+def check_instance(name: str, value: object, cls: type | tuple[type, ...], what: str) -> object:
+    """Return ``value`` if it is an instance of ``cls``; ``what`` describes it in the error."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name}: expected {what}, got {type(value).__name__}")
+    return value
+
+
+def check_last(last: object, T: int, B: int, name: str = "last") -> np.ndarray:
+    """Check ``last (B,)``: each sequence's last valid time index, integers in ``0..T-1``."""
+    if not isinstance(last, np.ndarray) or last.dtype.kind not in "iu":
+        got = getattr(last, "dtype", type(last).__name__)
+        raise TypeError(f"{name}: expected an integer numpy array (B,) of time indices, got {got}")
+    check_array(name, last, ndim=1, shape=(B,))
+    if last.size and (last.min() < 0 or last.max() >= T):
+        raise ValueError(
+            f"{name}: expected indices in [0, {T - 1}], got [{last.min()}, {last.max()}]"
+        )
+    return last

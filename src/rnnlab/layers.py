@@ -4,225 +4,113 @@ Arrays are time-major, as in PyTorch: a sequence is ``(T, B, F)`` and a state is
 ``(num_layers * num_directions, B, H)`` with row ``layer * num_directions + direction``.
 Parameter names are the cells' local names with the layer suffix ``_l{k}`` (and ``_reverse``
 for the backward direction), e.g. ``W_hh_l0``, ``b_h_l1_reverse``.
+
+:meth:`RecurrentLayer.directions` walks the (layer, direction) pairs with their parameters and
+caches; :func:`state_parts` / :meth:`RecurrentLayer.split_state` turn a state argument into
+arrays.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
-from . import kernels
-from ._validate import (
-    as_float_dtype,
-    as_rng,
-    check_array,
-    check_choice,
-    check_finite_float,
-    check_positive_int,
+from ._stack import (
+    BACKENDS,
+    LayerCache,
+    LayerDirection,
+    RecurrentLayer,
+    StateArg,
+    join_state,
+    state_parts,
 )
-from .cells import Cell, GRUCell, LSTMCell, RNNCell, reference_backward, reference_forward
+from ._validate import check_finite_float
+from .cells import GRUCell, LSTMCell, RNNCell
+from .init import set_gate_bias
 
-StateArg = np.ndarray | tuple[np.ndarray, np.ndarray] | None
-BACKENDS = ("fast", "reference")
-
-
-@dataclass
-class LayerCache:
-    """What :meth:`RecurrentLayer.forward` keeps for the backward pass.
-
-    ``steps[layer * dirs + d]`` is the cell cache of that layer and direction: arrays with a
-    leading time axis in *processing* order (reversed time for the ``_reverse`` direction):
-    ``"x"`` (T, B, I_layer), ``"h"`` (T+1, B, H) with ``h[0]`` the initial state, ``"c"`` for
-    LSTM, and the cell's aux arrays (``"gates"``, GRU's ``"hn"``).
-    """
-
-    steps: list[dict[str, np.ndarray]] = field(default_factory=list)
-    input_shape: tuple[int, int, int] = (0, 0, 0)  # (T, B, I) of the layer input
-
-
-class RecurrentLayer:
-    """A stack of ``num_layers`` recurrent layers, optionally bidirectional.
-
-    Use :class:`RNN`, :class:`LSTM` or :class:`GRU`. ``forward(x (T, B, I), state)`` returns
-    ``y (T, B, dirs*H)``, the final state (same structure as ``state``) and a cache;
-    ``backward(dy, cache, dstate)`` returns ``dx (T, B, I)``, dL/d(initial state) and the
-    parameter gradients (same keys and shapes as :attr:`params`).
-    """
-
-    def __init__(
-        self,
-        cell: Cell,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        rng: int | np.random.Generator = 0,
-        dtype: object = np.float64,
-        backend: str = "fast",
-    ) -> None:
-        self.cell = cell
-        self.input_size = check_positive_int("input_size", input_size)
-        self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.num_layers = check_positive_int("num_layers", num_layers)
-        if not isinstance(bidirectional, (bool, np.bool_)):
-            raise TypeError(f"bidirectional: expected a bool, got {type(bidirectional).__name__}")
-        self.bidirectional = bool(bidirectional)
-        self.dtype = as_float_dtype(dtype)
-        self.backend = check_choice("backend", backend, BACKENDS)
-        gen = as_rng(rng)
-        self.params: dict[str, np.ndarray] = {}
-        self._local_names = tuple(cell.param_shapes(1, 1))
-        for layer in range(self.num_layers):
-            layer_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
-            for d in range(self.num_directions):
-                local = cell.init_params(layer_in, self.hidden_size, gen, self.dtype)
-                for name, value in local.items():
-                    self.params[name + self._suffix(layer, d)] = value
-
-    # -- structure -----------------------------------------------------------------------
-    @property
-    def num_directions(self) -> int:
-        return 2 if self.bidirectional else 1
-
-    @property
-    def family(self) -> str:
-        return self.cell.family
-
-    @staticmethod
-    def _suffix(layer: int, d: int) -> str:
-        return f"_l{layer}" + ("_reverse" if d else "")
-
-    def cell_params(self, layer: int, d: int = 0) -> dict[str, np.ndarray]:
-        """The parameters of one layer and direction under the cell's local names (views)."""
-        sfx = self._suffix(layer, d)
-        return {name: self.params[name + sfx] for name in self._local_names}
-
-    def _sequence_fns(self):
-        fast = kernels.lookup(self.cell) if self.backend == "fast" else None
-        return fast if fast is not None else (reference_forward, reference_backward)
-
-    # -- states --------------------------------------------------------------------------
-    def _state_shape(self, batch: int) -> tuple[int, int, int]:
-        return (self.num_layers * self.num_directions, batch, self.hidden_size)
-
-    def _split_state(self, state: StateArg, batch: int, name: str = "state") -> list[np.ndarray]:
-        """Validate a state argument; return one (L*D, B, H) array per state variable."""
-        n = len(self.cell.state_names)
-        shape = self._state_shape(batch)
-        if state is None:
-            return [np.zeros(shape, dtype=self.dtype) for _ in range(n)]
-        if n == 1:
-            if isinstance(state, tuple):
-                raise TypeError(
-                    f"{name}: expected one array h of shape {shape} for {self.family}, got a tuple"
-                )
-            parts = [state]
-        else:
-            if not isinstance(state, tuple) or len(state) != n:
-                raise TypeError(
-                    f"{name}: expected a tuple (h, c) of arrays of shape {shape}, "
-                    f"got {type(state).__name__}"
-                )
-            parts = list(state)
-        for s_name, part in zip(self.cell.state_names, parts):
-            check_array(f"{name} ({s_name})", part, ndim=3, dtype=self.dtype, shape=shape)
-        return parts
-
-    def _join_state(self, parts: list[np.ndarray]) -> StateArg:
-        return parts[0] if len(parts) == 1 else (parts[0], parts[1])
-
-    # -- forward / backward ----------------------------------------------------------------
-    def forward(
-        self, x: np.ndarray, state: StateArg = None
-    ) -> tuple[np.ndarray, StateArg, LayerCache]:
-        """Run the network over ``x (T, B, I)``; return ``y (T, B, dirs*H)``, state, cache."""
-        check_array("x", x, ndim=3, dtype=self.dtype, shape=(None, None, self.input_size))
-        T, B, _ = x.shape
-        if T < 1 or B < 1:
-            raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
-        init = self._split_state(state, B)
-        final = [np.empty_like(s) for s in init]
-        fwd, _ = self._sequence_fns()
-        cache = LayerCache(input_shape=(T, B, self.input_size))
-        inp = x
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(self.num_directions):
-                row = layer * self.num_directions + d
-                seq = inp[::-1] if d else inp  # the reverse direction reads time backwards
-                y_d, s_T, c = fwd(
-                    self.cell, self.cell_params(layer, d), seq, tuple(s[row] for s in init)
-                )
-                for k, s in enumerate(s_T):
-                    final[k][row] = s
-                outs.append(y_d[::-1] if d else y_d)
-                cache.steps.append(c)
-            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, D*H)
-        return np.ascontiguousarray(inp), self._join_state(final), cache
-
-    def backward(
-        self, dy: np.ndarray, cache: LayerCache, dstate: StateArg = None
-    ) -> tuple[np.ndarray, StateArg, dict[str, np.ndarray]]:
-        """Backpropagate ``dy = dL/dy (T, B, dirs*H)`` and ``dstate = dL/d(final state)``.
-
-        Returns ``dx (T, B, I)``, ``dL/d(initial state)`` (same structure as the state) and
-        ``grads`` with the keys and shapes of :attr:`params`.
-        """
-        if not isinstance(cache, LayerCache):
-            raise TypeError(
-                f"cache: expected the LayerCache from forward, got {type(cache).__name__}"
-            )
-        T, B, _ = cache.input_shape
-        H, D = self.hidden_size, self.num_directions
-        check_array("dy", dy, ndim=3, dtype=self.dtype, shape=(T, B, D * H))
-        dfinal = self._split_state(dstate, B, name="dstate")
-        dinit = [np.empty_like(s) for s in dfinal]
-        _, bwd = self._sequence_fns()
-        grads: dict[str, np.ndarray] = {}
-        d_out = dy
-        for layer in range(self.num_layers - 1, -1, -1):
-            d_in = None
-            for d in range(D):
-                row = layer * D + d
-                dy_d = d_out[:, :, d * H : (d + 1) * H]
-                if d:
-                    dy_d = dy_d[::-1]
-                dx_d, ds0, g = bwd(
-                    self.cell,
-                    self.cell_params(layer, d),
-                    np.ascontiguousarray(dy_d),
-                    tuple(s[row] for s in dfinal),
-                    cache.steps[row],
-                )
-                for k, s in enumerate(ds0):
-                    dinit[k][row] = s
-                for name, value in g.items():
-                    grads[name + self._suffix(layer, d)] = value
-                if d:
-                    dx_d = dx_d[::-1]
-                d_in = dx_d if d_in is None else d_in + dx_d
-            d_out = d_in
-        grads = {name: grads[name] for name in self.params}  # same order as params
-        return np.ascontiguousarray(d_out), self._join_state(dinit), grads
-
-    def zero_state(self, batch: int) -> StateArg:
-        """The all-zero initial state for ``batch`` sequences."""
-        return self._join_state(self._split_state(None, check_positive_int("batch", batch)))
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
-            f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
-            f"dtype={self.dtype.name}{self._extra_repr()})"
-        )
-
-    def _extra_repr(self) -> str:
-        return ""
+__all__ = [
+    "BACKENDS",
+    "GRU",
+    "LSTM",
+    "LayerCache",
+    "LayerDirection",
+    "RNN",
+    "RecurrentLayer",
+    "StateArg",
+    "join_state",
+    "state_parts",
+]
 
 
 class RNN(RecurrentLayer):
-    """Elman RNN layers: ``h_t = phi(W_xh x_t + W_hh h_{t-1} + b_h)``; see :class:`RNNCell`."""
+    r"""Elman RNN layers (seed 004), stacked ``num_layers`` deep, optionally bidirectional.
+
+    Each layer computes, for every step ``t`` (see :class:`~rnnlab.cells.RNNCell`):
+
+    .. math::
+        h_t = \phi_h(W_{xh} x_t + W_{hh} h_{t-1} + b_h)
+
+    where ``x_t`` is the input (layer 0) or the layer below's output (``num_directions * H``
+    wide) and ``phi_h`` is ``nonlinearity``.
+
+    Parameters
+    ----------
+    input_size : int
+        Features ``I`` of ``x``.
+    hidden_size : int
+        Units ``H`` per layer and direction.
+    num_layers : int, default 1
+        Depth of the stack.
+    nonlinearity : {"tanh", "sigmoid", "relu", "identity"}, default "tanh"
+    bidirectional : bool, default False
+        Add a ``_reverse`` direction that reads time backwards; outputs are concatenated.
+    rng : int or numpy.random.Generator, keyword-only, default 0
+        Seed or generator for the initial weights (every entry ``U(-1/sqrt(H), 1/sqrt(H))``).
+    dtype : numpy.float32 or numpy.float64, keyword-only, default float64
+    backend : {"fast", "reference"}, keyword-only, default "fast"
+        The compiled whole-sequence kernels or the readable NumPy step loop (same results).
+
+    Inputs (:meth:`forward`)
+    ------------------------
+    x : ndarray (T, B, I)
+        Time-major input sequences of dtype ``dtype``.
+    state : ndarray or None
+        Initial state, ``(num_layers * num_directions, B, H)`` each, row
+        ``layer * num_directions + direction``; None for zeros.
+
+    Outputs (:meth:`forward`)
+    -------------------------
+    y : ndarray (T, B, num_directions * H)
+        The top layer's ``h_t`` at every step; the ``_reverse`` direction's half is in time order.
+    state : ndarray or None
+        Final state, same structure and shapes as the initial one (the ``_reverse`` direction's
+        final state is its state after reading ``x_1``).
+    cache : LayerCache
+        Everything :meth:`backward` needs; ``backward(dy, cache, dstate)`` returns
+        ``dx (T, B, I)``, dL/d(initial state) and ``grads``, a dict with the keys and shapes of
+        :attr:`params`.
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``W_xh_l{k} (H, I_k)``, ``W_hh_l{k} (H, H)``, ``b_h_l{k} (H,)`` for each layer
+        ``k`` (``I_0 = I``, ``I_k = num_directions * H`` above), and the same with suffix
+        ``_reverse``. PyTorch's layout: rows are hidden units; ``b_h`` is PyTorch's
+        ``b_ih + b_hh``.
+    cell : RNNCell
+        The equations and the reference step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import rnnlab
+    >>> rnn = rnnlab.RNN(3, 5, num_layers=2, nonlinearity="tanh", rng=0)
+    >>> x = np.random.default_rng(0).standard_normal((7, 4, 3))  # (T, B, I)
+    >>> y, h, cache = rnn.forward(x)
+    >>> y.shape, h.shape
+    ((7, 4, 5), (2, 4, 5))
+    >>> dx, dh0, grads = rnn.backward(np.ones_like(y), cache)
+    >>> dx.shape, sorted(grads) == sorted(rnn.params)
+    ((7, 4, 3), True)
+    """
 
     def __init__(
         self,
@@ -231,6 +119,7 @@ class RNN(RecurrentLayer):
         num_layers: int = 1,
         nonlinearity: str = "tanh",
         bidirectional: bool = False,
+        *,
         rng: int | np.random.Generator = 0,
         dtype: object = np.float64,
         backend: str = "fast",
@@ -241,9 +130,9 @@ class RNN(RecurrentLayer):
             hidden_size,
             num_layers,
             bidirectional,
-            rng,
-            dtype,
-            backend,
+            rng=rng,
+            dtype=dtype,
+            backend=backend,
         )
 
     @property
@@ -255,12 +144,88 @@ class RNN(RecurrentLayer):
 
 
 class LSTM(RecurrentLayer):
-    """LSTM layers (gate order ``i, f, g, o``); state is ``(h, c)``; see :class:`LSTMCell`.
+    r"""LSTM layers (gate order ``i, f, g, o``, as PyTorch), stacked, optionally bidirectional.
 
-    ``forget_bias`` is added to the forget-gate bias at initialisation (Gers et al. 2000 use a
-    positive value so that the CEC remembers by default). ``input_bias`` is added to the
-    input-gate bias: Hochreiter & Schmidhuber 1997 start it negative (-3, -6 in Exp. 4) so that
-    the CEC is closed to the noise of irrelevant inputs until the net learns when to open it.
+    Each layer computes, for every step ``t`` (see :class:`~rnnlab.cells.LSTMCell`):
+
+    .. math::
+        i_t &= \sigma(W_{xi} x_t + W_{hi} h_{t-1} + b_i + w_{ic} \odot c_{t-1}) \\
+        f_t &= \sigma(W_{xf} x_t + W_{hf} h_{t-1} + b_f + w_{fc} \odot c_{t-1}) \\
+        g_t &= \tanh(W_{xg} x_t + W_{hg} h_{t-1} + b_g) \\
+        c_t &= f_t \odot c_{t-1} + i_t \odot g_t \\
+        o_t &= \sigma(W_{xo} x_t + W_{ho} h_{t-1} + b_o + w_{oc} \odot c_t) \\
+        h_t &= o_t \odot \tanh(c_t)
+
+    The peephole terms ``w_?c`` are present only with ``peepholes=True``; with
+    ``forget_gate=False`` (the 1997 LSTM) there is no ``f`` and ``c_t = c_{t-1} + i_t g_t``.
+
+    Parameters
+    ----------
+    input_size : int
+        Features ``I`` of ``x``.
+    hidden_size : int
+        Cells ``H`` per layer and direction.
+    num_layers : int, default 1
+    bidirectional : bool, default False
+    peepholes : bool, default False
+        Diagonal peepholes ``w_ic, w_fc, w_oc`` (Gers, Schraudolph & Schmidhuber 2002).
+    forget_gate : bool, default True
+        False gives Hochreiter & Schmidhuber's 1997 cell (gates ``i, g, o``).
+    forget_bias : float, default 0.0
+        Added to the forget gate's bias at initialisation (Gers et al. 2000 use a positive
+        value so that the CEC remembers by default); needs ``forget_gate=True``.
+    input_bias : float, default 0.0
+        Added to the input gate's bias: Hochreiter & Schmidhuber 1997 start it negative
+        (-3, -6 in Exp. 4) so that the CEC is closed to irrelevant inputs until the net
+        learns when to open it.
+    rng : int or numpy.random.Generator, keyword-only, default 0
+        Seed or generator for the initial weights (``U(-1/sqrt(H), 1/sqrt(H))``).
+    dtype : numpy.float32 or numpy.float64, keyword-only, default float64
+    backend : {"fast", "reference"}, keyword-only, default "fast"
+
+    Inputs (:meth:`forward`)
+    ------------------------
+    x : ndarray (T, B, I)
+        Time-major input sequences of dtype ``dtype``.
+    state : tuple (h, c) of ndarrays, or None
+        Initial state, ``(num_layers * num_directions, B, H)`` each, row
+        ``layer * num_directions + direction``; None for zeros.
+
+    Outputs (:meth:`forward`)
+    -------------------------
+    y : ndarray (T, B, num_directions * H)
+        The top layer's ``h_t`` at every step; the ``_reverse`` direction's half is in time order.
+    state : tuple (h, c) of ndarrays, or None
+        Final state, same structure and shapes as the initial one (the ``_reverse`` direction's
+        final state is its state after reading ``x_1``).
+    cache : LayerCache
+        Everything :meth:`backward` needs; ``backward(dy, cache, dstate)`` returns
+        ``dx (T, B, I)``, dL/d(initial state) and ``grads``, a dict with the keys and shapes of
+        :attr:`params`.
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        For each layer ``k`` (``I_0 = I``, ``I_k = num_directions * H`` above), with
+        ``G = 4`` (``i, f, g, o``) or 3 (``i, g, o`` without a forget gate):
+        ``W_xh_l{k} (G*H, I_k)``, ``W_hh_l{k} (G*H, H)``, ``b_h_l{k} (G*H,)`` (PyTorch's
+        ``b_ih + b_hh``) and with peepholes ``w_ic_l{k}, w_fc_l{k}, w_oc_l{k} (H,)``; the
+        same with suffix ``_reverse``. :meth:`~rnnlab.cells.Cell.gate_slice` gives a gate's rows.
+    cell : LSTMCell
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import rnnlab
+    >>> lstm = rnnlab.LSTM(3, 4, num_layers=2, bidirectional=True, forget_bias=1.0, rng=0)
+    >>> lstm.params["W_hh_l0"].shape, lstm.params["W_xh_l1_reverse"].shape
+    ((16, 4), (16, 8))
+    >>> x = np.random.default_rng(0).standard_normal((6, 2, 3))  # (T, B, I)
+    >>> y, (h, c), cache = lstm.forward(x)
+    >>> y.shape, h.shape, c.shape
+    ((6, 2, 8), (4, 2, 4), (4, 2, 4))
+    >>> dx, (dh0, dc0), grads = lstm.backward(np.ones_like(y), cache)
+    >>> grads["W_hh_l0"].shape
+    (16, 4)
     """
 
     def __init__(
@@ -273,6 +238,7 @@ class LSTM(RecurrentLayer):
         forget_gate: bool = True,
         forget_bias: float = 0.0,
         input_bias: float = 0.0,
+        *,
         rng: int | np.random.Generator = 0,
         dtype: object = np.float64,
         backend: str = "fast",
@@ -283,9 +249,9 @@ class LSTM(RecurrentLayer):
             hidden_size,
             num_layers,
             bidirectional,
-            rng,
-            dtype,
-            backend,
+            rng=rng,
+            dtype=dtype,
+            backend=backend,
         )
         check_finite_float("forget_bias", forget_bias)
         check_finite_float("input_bias", input_bias)
@@ -293,12 +259,10 @@ class LSTM(RecurrentLayer):
             raise ValueError(
                 "forget_bias: a forget bias needs forget_gate=True, got forget_gate=False"
             )
-        H = self.hidden_size
-        for name, value in self.params.items():
-            if name.startswith("b_h_"):
-                value[:H] += input_bias  # the i block comes first with or without a forget gate
-                if forget_bias:
-                    value[H : 2 * H] += forget_bias
+        if input_bias:
+            set_gate_bias(self.params, self.cell, "i", input_bias, add=True, name="input_bias")
+        if forget_bias:
+            set_gate_bias(self.params, self.cell, "f", forget_bias, add=True, name="forget_bias")
 
     @property
     def peepholes(self) -> bool:
@@ -313,7 +277,68 @@ class LSTM(RecurrentLayer):
 
 
 class GRU(RecurrentLayer):
-    """GRU layers in PyTorch's formulation (gate order ``r, z, n``); see :class:`GRUCell`."""
+    r"""GRU layers in PyTorch's formulation (gate order ``r, z, n``), stacked, bidirectional.
+
+    Each layer computes, for every step ``t`` (see :class:`~rnnlab.cells.GRUCell`):
+
+    .. math::
+        r_t &= \sigma(W_{xr} x_t + b_r + W_{hr} h_{t-1}) \\
+        z_t &= \sigma(W_{xz} x_t + b_z + W_{hz} h_{t-1}) \\
+        n_t &= \tanh(W_{xn} x_t + b_n + r_t \odot (W_{hn} h_{t-1} + b_{hn})) \\
+        h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}
+
+    Parameters
+    ----------
+    input_size : int
+        Features ``I`` of ``x``.
+    hidden_size : int
+        Units ``H`` per layer and direction.
+    num_layers : int, default 1
+    bidirectional : bool, default False
+    rng : int or numpy.random.Generator, keyword-only, default 0
+        Seed or generator for the initial weights (``U(-1/sqrt(H), 1/sqrt(H))``).
+    dtype : numpy.float32 or numpy.float64, keyword-only, default float64
+    backend : {"fast", "reference"}, keyword-only, default "fast"
+
+    Inputs (:meth:`forward`)
+    ------------------------
+    x : ndarray (T, B, I)
+        Time-major input sequences of dtype ``dtype``.
+    state : ndarray or None
+        Initial state, ``(num_layers * num_directions, B, H)`` each, row
+        ``layer * num_directions + direction``; None for zeros.
+
+    Outputs (:meth:`forward`)
+    -------------------------
+    y : ndarray (T, B, num_directions * H)
+        The top layer's ``h_t`` at every step; the ``_reverse`` direction's half is in time order.
+    state : ndarray or None
+        Final state, same structure and shapes as the initial one (the ``_reverse`` direction's
+        final state is its state after reading ``x_1``).
+    cache : LayerCache
+        Everything :meth:`backward` needs; ``backward(dy, cache, dstate)`` returns
+        ``dx (T, B, I)``, dL/d(initial state) and ``grads``, a dict with the keys and shapes of
+        :attr:`params`.
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        For each layer ``k``: ``W_xh_l{k} (3H, I_k)``, ``W_hh_l{k} (3H, H)`` (rows
+        ``r, z, n``), ``b_h_l{k} (3H,)`` (PyTorch's ``b_ih`` plus the ``r, z`` parts of
+        ``b_hh``) and ``b_hn_l{k} (H,)`` (the ``n`` part of ``b_hh``, kept apart because
+        ``r_t`` multiplies it); the same with suffix ``_reverse``.
+    cell : GRUCell
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import rnnlab
+    >>> gru = rnnlab.GRU(3, 5, rng=0)
+    >>> sorted(gru.params)
+    ['W_hh_l0', 'W_xh_l0', 'b_h_l0', 'b_hn_l0']
+    >>> y, h, cache = gru.forward(np.zeros((4, 2, 3)))
+    >>> y.shape, h.shape
+    ((4, 2, 5), (1, 2, 5))
+    """
 
     def __init__(
         self,
@@ -321,10 +346,18 @@ class GRU(RecurrentLayer):
         hidden_size: int,
         num_layers: int = 1,
         bidirectional: bool = False,
+        *,
         rng: int | np.random.Generator = 0,
         dtype: object = np.float64,
         backend: str = "fast",
     ) -> None:
         super().__init__(
-            GRUCell(), input_size, hidden_size, num_layers, bidirectional, rng, dtype, backend
+            GRUCell(),
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            rng=rng,
+            dtype=dtype,
+            backend=backend,
         )

@@ -7,17 +7,38 @@ exactly these two functions (same arguments, same cache, same results).
 
 Local parameter names inside a cell are the notes' names without layer suffix
 (``W_xh, W_hh, b_h, ...``); ``rnnlab.layers`` adds ``_l{k}`` / ``_l{k}_reverse``.
+
+Gated cells stack their gate blocks along the rows of ``W_xh``, ``W_hh`` and ``b_h`` (LSTM
+``i, f, g, o``; GRU ``r, z, n``). :func:`gate_slice` is the one place that turns a gate name into
+its rows; everything else (initialisers, layers, diagnostics) asks it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 State = tuple[np.ndarray, ...]  # (h,) or (h, c), each (B, H)
 Params = dict[str, np.ndarray]
+
+
+def block_slice(k: int, hidden_size: int) -> slice:
+    """Rows of the ``k``-th ``(H, ...)`` block in a stack of gate blocks: ``k*H : (k+1)*H``."""
+    return slice(k * hidden_size, (k + 1) * hidden_size)
+
+
+def gate_slice(gates: Sequence[str], gate: str, hidden_size: int) -> slice:
+    """Rows of gate ``gate`` in weights stacked in the order ``gates``.
+
+    >>> gate_slice(("i", "f", "g", "o"), "f", 3)
+    slice(3, 6, None)
+    """
+    if gate not in gates:
+        raise ValueError(f"gate: expected one of {', '.join(gates)}; got {gate!r}")
+    return block_slice(tuple(gates).index(gate), hidden_size)
 
 
 class Cell(ABC):
@@ -27,6 +48,15 @@ class Cell(ABC):
     gates: tuple[str, ...] = ()  # gate blocks stacked in W_xh / W_hh rows, in order
     state_names: tuple[str, ...] = ("h",)  # ("h",) or ("h", "c")
     aux_names: tuple[str, ...] = ()  # extra per-step arrays kept for the backward pass
+
+    def gate_slice(self, gate: str, hidden_size: int) -> slice:
+        """Rows of gate ``gate`` in ``W_xh (G*H, I)``, ``W_hh (G*H, H)``, ``b_h (G*H,)``."""
+        return gate_slice(self.gates, gate, hidden_size)
+
+    def split_gates(self, a: np.ndarray) -> dict[str, np.ndarray]:
+        """Views of the gate blocks of ``a (..., G*H)`` along its last axis, keyed by gate."""
+        H = a.shape[-1] // len(self.gates)
+        return {g: a[..., block_slice(k, H)] for k, g in enumerate(self.gates)}
 
     def param_shapes(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
         """Shapes of the cell's parameters, keyed by local name."""
@@ -59,6 +89,18 @@ class Cell(ABC):
         grads: Params,
     ) -> tuple[np.ndarray, State]:
         """Invert one step: dL/d(new state) -> (dx_t, dL/d(prev state)); adds into ``grads``."""
+
+    @abstractmethod
+    def step_jacobian(
+        self, p: Params, prev: State, new: State, aux: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """``d(new state) / d(prev state)`` of one step of one sequence.
+
+        ``prev``, ``new``: the states before and after the step, each part ``(H,)``; ``aux``:
+        this step's aux arrays for that sequence (e.g. ``"gates" (G*H,)``). Returns
+        ``(S*H, S*H)`` with the state parts in :attr:`state_names` order (S = 1, or 2 for the
+        LSTM's ``(h, c)``); row ``j`` is the derivative of new unit ``j``.
+        """
 
 
 def reference_forward(

@@ -23,6 +23,16 @@ class GRUCell(Cell):
     swapped. Parameters: ``W_xh (3H, I)``, ``W_hh (3H, H)``, ``b_h (3H,)`` (PyTorch's
     ``b_ih`` plus the r and z parts of ``b_hh``) and ``b_hn (H,)``, which must stay separate
     because the reset gate multiplies it.
+
+    One-step Jacobian (``r' = r (1 - r)``, ``z' = z (1 - z)``):
+
+    .. math::
+        \frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}(z_t)
+            + \mathrm{diag}((h_{t-1} - n_t) z'_t) W_{hz}
+            + \mathrm{diag}((1 - z_t)(1 - n_t^2))
+              \left(\mathrm{diag}(hn_t\, r'_t) W_{hr} + \mathrm{diag}(r_t) W_{hn}\right)
+
+    with ``hn_t = W_hn h_{t-1} + b_hn``.
     """
 
     family = "gru"
@@ -36,19 +46,18 @@ class GRUCell(Cell):
 
     def step(self, p: Params, x_t: np.ndarray, state: State) -> tuple[State, dict[str, Any]]:
         (h_prev,) = state
-        H = h_prev.shape[1]
-        a_x = x_t @ p["W_xh"].T + p["b_h"]  # (B, 3H)
-        a_h = h_prev @ p["W_hh"].T  # (B, 3H)
-        r = sigmoid(a_x[:, :H] + a_h[:, :H])  # reset gate
-        z = sigmoid(a_x[:, H : 2 * H] + a_h[:, H : 2 * H])  # update gate
-        hn = a_h[:, 2 * H :] + p["b_hn"]  # (B, H)
-        n = np.tanh(a_x[:, 2 * H :] + r * hn)  # candidate
+        a_x = self.split_gates(x_t @ p["W_xh"].T + p["b_h"])  # each (B, H)
+        a_h = self.split_gates(h_prev @ p["W_hh"].T)  # each (B, H)
+        r = sigmoid(a_x["r"] + a_h["r"])  # reset gate
+        z = sigmoid(a_x["z"] + a_h["z"])  # update gate
+        hn = a_h["n"] + p["b_hn"]  # (B, H)
+        n = np.tanh(a_x["n"] + r * hn)  # candidate
         h = (1.0 - z) * n + z * h_prev  # (B, H)
         return (h,), {"gates": np.concatenate([r, z, n], axis=1), "hn": hn}
 
     def step_backward(self, p, x_t, prev, new, aux, dnew, grads):
         (h_prev,), (dh,) = prev, dnew
-        r, z, n = np.split(aux["gates"], 3, axis=1)  # each (B, H)
+        r, z, n = self.split_gates(aux["gates"]).values()  # each (B, H)
         hn = aux["hn"]  # (B, H)
         dn = dh * (1.0 - z)  # h = (1 - z) n + z h_prev
         dz = dh * (h_prev - n)
@@ -67,3 +76,16 @@ class GRUCell(Cell):
         dx = da_x @ p["W_xh"]  # (B, I)
         dh_prev = dh_prev + da_h @ p["W_hh"]  # (B, H)
         return dx, (dh_prev,)
+
+    def step_jacobian(self, p, prev, new, aux):
+        (h_prev,) = prev
+        r, z, n = self.split_gates(aux["gates"]).values()  # each (H,)
+        hn = aux["hn"]  # (H,)
+        H = h_prev.shape[-1]
+        W_hr, W_hz, W_hn = (p["W_hh"][self.gate_slice(k, H)] for k in self.gates)
+        dn = (1.0 - z) * (1.0 - n * n)
+        J = ((h_prev - n) * z * (1.0 - z))[:, None] * W_hz
+        J += (dn * hn * r * (1.0 - r))[:, None] * W_hr
+        J += (dn * r)[:, None] * W_hn
+        J[np.diag_indices_from(J)] += z
+        return J  # (H, H)

@@ -30,6 +30,23 @@ class LSTMCell(Cell):
 
     Parameters: ``W_xh (G*H, I)``, ``W_hh (G*H, H)``, ``b_h (G*H,)`` with G = 4 (or 3 without
     a forget gate). The backward follows the notes' ``LSTM_cell.backward`` line by line.
+
+    One-step Jacobian of the state ``(h, c)`` (``'`` marks step t-1; ``i' = i (1 - i)`` etc.
+    are the gates' derivatives):
+
+    .. math::
+        \frac{\partial c_t}{\partial c_{t-1}} &= \mathrm{diag}(f_t + g_t i'_t w_{ic}
+            + c_{t-1} f'_t w_{fc}), \qquad
+        \frac{\partial c_t}{\partial h_{t-1}} = \mathrm{diag}(g_t i'_t) W_{hi}
+            + \mathrm{diag}(i_t (1 - g_t^2)) W_{hg} + \mathrm{diag}(c_{t-1} f'_t) W_{hf} \\
+        \frac{\partial h_t}{\partial c_t} &= \mathrm{diag}(o_t (1 - \tanh^2 c_t)
+            + \tanh(c_t) o'_t w_{oc}), \qquad
+        \frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}(\tanh(c_t) o'_t) W_{ho}
+            + \frac{\partial h_t}{\partial c_t} \frac{\partial c_t}{\partial h_{t-1}}
+
+    (``f_t = 1`` and no ``W_hf`` term without a forget gate; no ``w`` terms without
+    peepholes). :meth:`step_jacobian_blocks` returns the four blocks, the diagonal ones as
+    vectors; :meth:`step_jacobian` the dense ``(2H, 2H)`` matrix.
     """
 
     family = "lstm"
@@ -53,7 +70,7 @@ class LSTMCell(Cell):
     def step(self, p: Params, x_t: np.ndarray, state: State) -> tuple[State, dict[str, Any]]:
         h_prev, c_prev = state
         a = x_t @ p["W_xh"].T + h_prev @ p["W_hh"].T + p["b_h"]  # (B, G*H)
-        blocks = dict(zip(self.gates, np.split(a, len(self.gates), axis=1)))  # each (B, H)
+        blocks = self.split_gates(a)  # each (B, H)
         a_i, a_g, a_o = blocks["i"], blocks["g"], blocks["o"]
         if self.peepholes:
             a_i = a_i + p["w_ic"] * c_prev
@@ -77,7 +94,7 @@ class LSTMCell(Cell):
         h_prev, c_prev = prev
         _, c = new
         dh, dc_next = dnew
-        blocks = dict(zip(self.gates, np.split(aux["gates"], len(self.gates), axis=1)))
+        blocks = self.split_gates(aux["gates"])
         i, g, o = blocks["i"], blocks["g"], blocks["o"]
         tanh_c = np.tanh(c)  # (B, H)
         do = dh * tanh_c  # h = o * tanh(c)
@@ -110,3 +127,40 @@ class LSTMCell(Cell):
         dx = da @ p["W_xh"]  # (B, I)
         dh_prev = da @ p["W_hh"]  # (B, H)
         return dx, (dh_prev, dc_prev)
+
+    def step_jacobian_blocks(
+        self, p: Params, prev: State, new: State, aux: dict[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The blocks of ``d(h_t, c_t) / d(h_{t-1}, c_{t-1})`` of one sequence.
+
+        ``prev = (h_{t-1}, c_{t-1})``, ``new = (h_t, c_t)``, each ``(H,)``; ``aux["gates"]``
+        ``(G*H,)`` post-activation gates. Returns ``dh/dh' (H, H)``, ``dh/dc' (H,)``,
+        ``dc/dh' (H, H)`` and ``dc/dc' (H,)`` (the two right blocks are diagonal).
+        """
+        c_prev, c = prev[1], new[1]
+        gates = self.split_gates(aux["gates"])
+        ii, g, o = gates["i"], gates["g"], gates["o"]
+        H = c.shape[-1]
+        W = {k: p["W_hh"][self.gate_slice(k, H)] for k in self.gates}  # (H, H) each
+        di = ii * (1.0 - ii)  # sigmoid' of the input gate
+        dc_dc = gates["f"].copy() if self.forget_gate else np.ones_like(c)
+        dc_dh = (g * di)[:, None] * W["i"] + (ii * (1.0 - g * g))[:, None] * W["g"]
+        if self.peepholes:
+            dc_dc += g * di * p["w_ic"]
+        if self.forget_gate:
+            f = gates["f"]
+            df = f * (1.0 - f)
+            dc_dh += (c_prev * df)[:, None] * W["f"]
+            if self.peepholes:
+                dc_dc += c_prev * df * p["w_fc"]
+        tc = np.tanh(c)
+        do = o * (1.0 - o)
+        dh_dcnew = o * (1.0 - tc * tc)  # h = o tanh(c)
+        if self.peepholes:
+            dh_dcnew = dh_dcnew + tc * do * p["w_oc"]  # o sees c_t through its peephole
+        dh_dh = (tc * do)[:, None] * W["o"] + dh_dcnew[:, None] * dc_dh
+        return dh_dh, dh_dcnew * dc_dc, dc_dh, dc_dc
+
+    def step_jacobian(self, p, prev, new, aux):
+        dh_dh, dh_dc, dc_dh, dc_dc = self.step_jacobian_blocks(p, prev, new, aux)
+        return np.block([[dh_dh, np.diag(dh_dc)], [dc_dh, np.diag(dc_dc)]])  # (2H, 2H)

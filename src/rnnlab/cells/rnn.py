@@ -22,13 +22,16 @@ class RNNCell(Cell):
     .. math::
         dz_t = dh_t \odot \phi'(z_t), \quad dW_{xh} \mathrel{+}= dz_t^T x_t, \quad
         dW_{hh} \mathrel{+}= dz_t^T h_{t-1}, \quad dh_{t-1} = dz_t W_{hh}, \quad dx_t = dz_t W_{xh}
+
+    One-step Jacobian (seed 004): ``dh_t/dh_{t-1} = diag(phi'(z_t)) W_hh``, ``phi'`` read off
+    ``h_t``.
     """
 
     family = "rnn"
     gates = ("h",)
 
     def __init__(self, nonlinearity: str = "tanh") -> None:
-        self.phi = activations.get(nonlinearity)
+        self.phi = activations.get(nonlinearity, kind="hidden")
         self.nonlinearity = nonlinearity
 
     def step(self, p: Params, x_t: np.ndarray, state: State) -> tuple[State, dict[str, Any]]:
@@ -46,3 +49,7 @@ class RNNCell(Cell):
         dx = dz @ p["W_xh"]  # (B, I)
         dh_prev = dz @ p["W_hh"]  # (B, H)
         return dx, (dh_prev,)
+
+    def step_jacobian(self, p, prev, new, aux):
+        (h,) = new
+        return self.phi.df_from_y(h)[:, None] * p["W_hh"]  # (H, H) diag(phi'(z_t)) W_hh

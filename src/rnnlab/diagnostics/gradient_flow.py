@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_array
+from .._validate import check_array, check_instance
 from ..layers import LayerCache, RecurrentLayer
 from ._util import LN10, log10_or_nan, rescale
 
@@ -68,10 +68,9 @@ def backward_sweep(
     ``(dh, dc)``, each ``(B, H)``; None = zeros). Returns the :class:`Sweep`, ``dx (T, B, I)``
     and its per-step natural-log scale ``(T,)`` (the input of the layer below).
     """
-    cell = layer.cell
-    p = layer.cell_params(layer_index, direction)
-    row = layer_index * layer.num_directions + direction
-    step = cache.steps[row]
+    check_instance("layer", layer, RecurrentLayer, "an rnnlab recurrent layer")
+    unit = layer.direction(layer_index, direction, cache)
+    cell, p, step = layer.cell, unit.params, unit.cache
     x = step["x"]  # (T, B, I)
     T, B = x.shape[:2]
     H = layer.hidden_size
@@ -130,7 +129,7 @@ def backward_sweep(
     if lstm:
         dc[0] = dnext[1]
     log_scale[0] = L
-    key = f"l{layer_index}" + ("_reverse" if direction else "")
+    key = unit.key
     dh_log10 = log10_or_nan(np.linalg.norm(dh, axis=2)) + log_scale[:, None] / LN10
     dc_log10 = None
     if lstm:
@@ -151,51 +150,41 @@ def gradient_flow(
     structure (None = zeros). Returns ``{"l0": Sweep, "l0_reverse": Sweep, ...}`` in the layer's
     parameter order. The sum of each sweep's per-step contributions is the layer's own gradient.
     """
-    if not isinstance(layer, RecurrentLayer):
-        raise TypeError(f"layer: expected an rnnlab recurrent layer, got {type(layer).__name__}")
-    if not isinstance(cache, LayerCache):
-        raise TypeError(f"cache: expected the LayerCache from forward, got {type(cache).__name__}")
+    check_instance("layer", layer, RecurrentLayer, "an rnnlab recurrent layer")
+    check_instance("cache", cache, LayerCache, "the LayerCache from forward")
     T, B, _ = cache.input_shape
     H, D = layer.hidden_size, layer.num_directions
     check_array("dy", dy, ndim=3, shape=(T, B, D * H))
-    parts = layer._split_state(dstate, B, name="dstate")
+    parts = layer.split_state(dstate, B, name="dstate")
     out: dict[str, Sweep] = {}
     d_out, d_out_log = dy, np.zeros(T)
-    for li in range(layer.num_layers - 1, -1, -1):
-        d_in = d_in_log = None
-        for d in range(D):
-            row = li * D + d
-            dy_d = d_out[:, :, d * H : (d + 1) * H]
-            log_d = d_out_log
-            if d:
-                dy_d, log_d = dy_d[::-1], log_d[::-1]
-            sweep, dx, dx_log = backward_sweep(
-                layer,
-                cache,
-                np.ascontiguousarray(dy_d),
-                li,
-                d,
-                tuple(s[row] for s in parts),
-                log_d,
-            )
-            out[sweep.key] = sweep
-            if d:
-                dx, dx_log = dx[::-1], dx_log[::-1]
-            if d_in is None:
-                d_in, d_in_log = dx, dx_log
-            else:  # add the two directions' dx on a common per-step scale
-                common = np.maximum(d_in_log, dx_log)
-                with np.errstate(under="ignore"):
-                    d_in = (
-                        d_in * np.exp(d_in_log - common)[:, None, None]
-                        + dx * np.exp(dx_log - common)[:, None, None]
-                    )
-                d_in_log = common
-        d_out, d_out_log = d_in, d_in_log
-    order = [
-        f"l{li}" + ("_reverse" if d else "") for li in range(layer.num_layers) for d in range(D)
-    ]
-    return {k: out[k] for k in order}
+    d_in = d_in_log = None
+    # the same walk as RecurrentLayer.backward, with a per-step log scale beside each gradient
+    for u in layer.directions(cache, top_down=True):
+        sweep, dx, dx_log = backward_sweep(
+            layer,
+            cache,
+            u.take(d_out, H),
+            u.layer,
+            u.direction,
+            tuple(s[u.row] for s in parts),
+            u.flip(d_out_log),
+        )
+        out[sweep.key] = sweep
+        dx, dx_log = u.flip(dx), u.flip(dx_log)
+        if d_in is None:
+            d_in, d_in_log = dx, dx_log
+        else:  # add the two directions' dx on a common per-step scale
+            common = np.maximum(d_in_log, dx_log)
+            with np.errstate(under="ignore"):
+                d_in = (
+                    d_in * np.exp(d_in_log - common)[:, None, None]
+                    + dx * np.exp(dx_log - common)[:, None, None]
+                )
+            d_in_log = common
+        if u.last:
+            d_out, d_out_log, d_in, d_in_log = d_in, d_in_log, None, None
+    return {u.key: out[u.key] for u in layer.directions()}
 
 
 def last_step_loss_gradient(

@@ -12,14 +12,11 @@ For one end point ``t`` the products for every ``k`` come from one sweep backwar
 ``t^2`` separate products. The running product is kept as ``Q exp(s)`` and renormalised so that
 3^1000 or 0.5^1000 stay representable; norms are reported as log10.
 
-State Jacobians per family (one sequence ``b`` of the batch):
-
-- RNN: ``J_i = diag(phi'(z_i)) W_hh`` (H x H).
-- LSTM: the full state ``(h, c)`` (2H x 2H). ``dc_t/dc_k`` is the lower-right block of the
-  product and contains every path, through the CEC and through ``h``; the CEC alone is the
-  diagonal product ``prod f_i`` (seed 002, "constant error carousel").
-- GRU: ``J_i = diag(z) + diag((h_{i-1} - n) z(1-z)) W_hz
-  + diag((1-z)(1-n^2)) (diag(hn r(1-r)) W_hr + diag(r) W_hn)`` (H x H).
+State Jacobians per family (one sequence ``b`` of the batch) are the cells' own
+``step_jacobian`` (their class docstrings hold the formulas): RNN ``diag(phi'(z_i)) W_hh`` and
+GRU, each H x H; LSTM the full state ``(h, c)`` (2H x 2H). ``dc_t/dc_k`` is the lower-right
+block of the product and contains every path, through the CEC and through ``h``; the CEC alone
+is the diagonal product ``prod f_i`` (seed 002, "constant error carousel").
 """
 
 from __future__ import annotations
@@ -30,8 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import check_array
-from ..activations import get as get_activation
+from .._validate import check_array, check_index, check_instance
 from ..layers import LayerCache, RecurrentLayer
 from ._util import LN10, rescale, spectral_norm
 
@@ -64,7 +60,11 @@ class StepJacobians(ABC):
 
 
 class RNNJacobians(StepJacobians):
-    """``J_i = diag(phi'(z_i)) W_hh`` from the stored ``h`` (``phi'`` is read off ``h_i``)."""
+    """``J_i = diag(phi'(z_i)) W_hh`` from the stored ``h`` (``phi'`` is read off ``h_i``).
+
+    The same matrix as :meth:`rnnlab.cells.RNNCell.step_jacobian`; ``rmul`` applies the
+    diagonal before the product, ``(P diag(phi')) W_hh``, instead of building it.
+    """
 
     def __init__(self, W_hh: np.ndarray, dphi: np.ndarray) -> None:
         check_array("W_hh", W_hh, ndim=2)
@@ -81,30 +81,23 @@ class RNNJacobians(StepJacobians):
         return (P * self.dphi[i - 1]) @ self.W_hh  # P diag(phi') W_hh
 
 
-def _gate_blocks(W: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    H = W.shape[1]
-    return {n: W[k * H : (k + 1) * H] for k, n in enumerate(names)}
-
-
 class LSTMJacobians(StepJacobians):
     """Full-state Jacobian of the LSTM in ``(h, c)`` order, with or without peepholes/forget gate.
 
     ``J = [[dh/dh', dh/dc'], [dc/dh', dc/dc']]`` where ``'`` marks the previous step; the two
-    right blocks are diagonal, so ``P @ J`` costs one ``(2H x 2H) @ (2H x H)`` product.
+    right blocks are diagonal, so ``P @ J`` costs one ``(2H x 2H) @ (2H x H)`` product. The
+    blocks come from :meth:`rnnlab.cells.LSTMCell.step_jacobian_blocks`.
     """
 
     def __init__(self, layer: RecurrentLayer, step: dict[str, np.ndarray], p: dict, b: int) -> None:
-        cell = layer.cell
+        self.cell, self.p = layer.cell, p
         H = layer.hidden_size
-        post = step["gates"][:, b, :]  # (T, G*H) post-activation gates
-        gates = {n: post[:, k * H : (k + 1) * H] for k, n in enumerate(cell.gates)}  # (T, H)
+        self.post = step["gates"][:, b, :]  # (T, G*H) post-activation gates
+        gates = self.cell.split_gates(self.post)  # (T, H) each
         self.i, self.g, self.o = gates["i"], gates["g"], gates["o"]
-        self.f = gates["f"] if cell.forget_gate else None
+        self.f = gates.get("f")
+        self.h = step["h"][:, b, :]  # (T+1, H)
         self.c = step["c"][:, b, :]  # (T+1, H)
-        self.W = _gate_blocks(p["W_hh"], cell.gates)
-        self.w_ic = p.get("w_ic")
-        self.w_fc = p.get("w_fc")
-        self.w_oc = p.get("w_oc")
         self.T, self.size, self.dtype = self.i.shape[0], 2 * H, p["W_hh"].dtype
         self.H = H
         self.blocks = {"h": slice(0, H), "c": slice(H, 2 * H)}
@@ -112,27 +105,8 @@ class LSTMJacobians(StepJacobians):
     def parts(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(dh/dh' (H,H), dh/dc' (H,), dc/dh' (H,H), dc/dc' (H,))`` of step ``i``."""
         i = self._check_i(i)
-        ii, g, o = self.i[i - 1], self.g[i - 1], self.o[i - 1]
-        c_prev, c = self.c[i - 1], self.c[i]
-        W = self.W
-        di = ii * (1.0 - ii)  # sigmoid' of the input gate
-        dc_dc = np.ones_like(c) if self.f is None else self.f[i - 1].copy()
-        dc_dh = (g * di)[:, None] * W["i"] + (ii * (1.0 - g * g))[:, None] * W["g"]
-        if self.w_ic is not None:
-            dc_dc += g * di * self.w_ic
-        if self.f is not None:
-            f = self.f[i - 1]
-            df = f * (1.0 - f)
-            dc_dh += (c_prev * df)[:, None] * W["f"]
-            if self.w_fc is not None:
-                dc_dc += c_prev * df * self.w_fc
-        tc = np.tanh(c)
-        do = o * (1.0 - o)
-        dh_dcnew = o * (1.0 - tc * tc)  # h = o tanh(c)
-        if self.w_oc is not None:
-            dh_dcnew = dh_dcnew + tc * do * self.w_oc  # o sees c_t through its peephole
-        dh_dh = (tc * do)[:, None] * W["o"] + dh_dcnew[:, None] * dc_dh
-        return dh_dh, dh_dcnew * dc_dc, dc_dh, dc_dc
+        prev, new = (self.h[i - 1], self.c[i - 1]), (self.h[i], self.c[i])
+        return self.cell.step_jacobian_blocks(self.p, prev, new, {"gates": self.post[i - 1]})
 
     def rmul(self, P: np.ndarray, i: int) -> np.ndarray:
         dh_dh, dh_dc, dc_dh, dc_dc = self.parts(i)
@@ -153,28 +127,21 @@ class LSTMJacobians(StepJacobians):
 
 
 class GRUJacobians(StepJacobians):
-    """``dh_i/dh_{i-1}`` of PyTorch's GRU (gates ``r, z, n``), dense (H x H)."""
+    """``dh_i/dh_{i-1}`` of PyTorch's GRU (gates ``r, z, n``), dense (H x H), from
+    :meth:`rnnlab.cells.GRUCell.step_jacobian`."""
 
     def __init__(self, layer: RecurrentLayer, step: dict[str, np.ndarray], p: dict, b: int) -> None:
-        H = layer.hidden_size
-        gates = step["gates"][:, b, :]  # (T, 3H)
-        self.r, self.z, self.n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
+        self.cell, self.p = layer.cell, p
+        self.gates = step["gates"][:, b, :]  # (T, 3H)
         self.hn = step["hn"][:, b, :]  # (T, H)
         self.h = step["h"][:, b, :]  # (T+1, H)
-        self.W = _gate_blocks(p["W_hh"], ("r", "z", "n"))
-        self.T, self.size, self.dtype = gates.shape[0], H, p["W_hh"].dtype
-        self.blocks = {"h": slice(0, H)}
+        self.T, self.size, self.dtype = self.gates.shape[0], layer.hidden_size, p["W_hh"].dtype
+        self.blocks = {"h": slice(0, layer.hidden_size)}
 
     def jacobian(self, i: int) -> np.ndarray:
         i = self._check_i(i)
-        r, z, n, hn = self.r[i - 1], self.z[i - 1], self.n[i - 1], self.hn[i - 1]
-        h_prev = self.h[i - 1]
-        dn = (1.0 - z) * (1.0 - n * n)
-        J = ((h_prev - n) * z * (1.0 - z))[:, None] * self.W["z"]
-        J += (dn * hn * r * (1.0 - r))[:, None] * self.W["r"]
-        J += (dn * r)[:, None] * self.W["n"]
-        J[np.diag_indices_from(J)] += z
-        return J
+        aux = {"gates": self.gates[i - 1], "hn": self.hn[i - 1]}
+        return self.cell.step_jacobian(self.p, (self.h[i - 1],), (self.h[i],), aux)
 
     def rmul(self, P: np.ndarray, i: int) -> np.ndarray:
         return P @ self.jacobian(i)
@@ -184,24 +151,12 @@ def step_jacobians(
     layer: RecurrentLayer, cache: LayerCache, layer_index: int = 0, direction: int = 0, b: int = 0
 ) -> StepJacobians:
     """The per-step state Jacobians of sequence ``b`` in one layer and direction of ``cache``."""
-    if not isinstance(layer, RecurrentLayer):
-        raise TypeError(f"layer: expected an rnnlab recurrent layer, got {type(layer).__name__}")
-    if not isinstance(cache, LayerCache):
-        raise TypeError(f"cache: expected the LayerCache from forward, got {type(cache).__name__}")
-    D = layer.num_directions
-    if not (0 <= layer_index < layer.num_layers) or not (0 <= direction < D):
-        raise ValueError(
-            f"layer_index, direction: expected 0..{layer.num_layers - 1} and 0..{D - 1}, "
-            f"got {layer_index}, {direction}"
-        )
-    step = cache.steps[layer_index * D + direction]
-    B = step["h"].shape[1]
-    if isinstance(b, bool) or not isinstance(b, numbers.Integral) or not 0 <= b < B:
-        raise ValueError(f"b: expected a sequence index in 0..{B - 1}, got {b!r}")
-    p = layer.cell_params(layer_index, direction)
+    check_instance("layer", layer, RecurrentLayer, "an rnnlab recurrent layer")
+    unit = layer.direction(layer_index, direction, cache)
+    step, p = unit.cache, unit.params
+    b = check_index("b", b, step["h"].shape[1], "a sequence index")
     if layer.family == "rnn":
-        phi = get_activation(layer.cell.nonlinearity)
-        return RNNJacobians(p["W_hh"], phi.df_from_y(step["h"][1:, b, :]))
+        return RNNJacobians(p["W_hh"], layer.cell.phi.df_from_y(step["h"][1:, b, :]))
     if layer.family == "lstm":
         return LSTMJacobians(layer, step, p, b)
     return GRUJacobians(layer, step, p, b)

@@ -1,0 +1,310 @@
+"""The machinery behind :mod:`rnnlab.layers`: the stack of cells, its states and its caches.
+
+Arrays are time-major, as in PyTorch: a sequence is ``(T, B, F)`` and a state is
+``(num_layers * num_directions, B, H)`` with row ``layer * num_directions + direction``.
+Parameter names are the cells' local names with the layer suffix ``_l{k}`` (and ``_reverse``
+for the backward direction), e.g. ``W_hh_l0``, ``b_h_l1_reverse``. Import these names from
+:mod:`rnnlab.layers`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import kernels
+from ._validate import (
+    as_float_dtype,
+    as_rng,
+    check_array,
+    check_bool,
+    check_choice,
+    check_index,
+    check_instance,
+    check_positive_int,
+)
+from .cells import Cell, reference_backward, reference_forward
+
+StateArg = np.ndarray | tuple[np.ndarray, np.ndarray] | None
+BACKENDS = ("fast", "reference")
+
+
+def state_parts(state: StateArg) -> list[np.ndarray]:
+    """A state argument as a list of arrays: ``None -> []``, ``h -> [h]``, ``(h, c) -> [h, c]``.
+
+    No checks: :meth:`RecurrentLayer.split_state` validates against a layer.
+    """
+    if state is None:
+        return []
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+def join_state(parts: list[np.ndarray]) -> StateArg:
+    """Inverse of :func:`state_parts` for a non-empty list: ``[h] -> h``, ``[h, c] -> (h, c)``."""
+    return parts[0] if len(parts) == 1 else tuple(parts)  # type: ignore[return-value]
+
+
+@dataclass
+class LayerCache:
+    """What :meth:`RecurrentLayer.forward` keeps for the backward pass.
+
+    ``steps[layer * dirs + d]`` is the cell cache of that layer and direction: arrays with a
+    leading time axis in *processing* order (reversed time for the ``_reverse`` direction):
+    ``"x"`` (T, B, I_layer), ``"h"`` (T+1, B, H) with ``h[0]`` the initial state, ``"c"`` for
+    LSTM, and the cell's aux arrays (``"gates"``, GRU's ``"hn"``).
+    """
+
+    steps: list[dict[str, np.ndarray]] = field(default_factory=list)
+    input_shape: tuple[int, int, int] = (0, 0, 0)  # (T, B, I) of the layer input
+
+
+@dataclass
+class LayerDirection:
+    """One layer and direction of a stack, as :meth:`RecurrentLayer.directions` yields it.
+
+    Attributes
+    ----------
+    layer, direction : int
+        Depth index (0 at the input) and direction (1 = ``_reverse``, reads time backwards).
+    row : int
+        ``layer * num_directions + direction``: its row in a state ``(L*D, B, H)`` and its
+        index in :attr:`LayerCache.steps`.
+    suffix : str
+        ``"_l{layer}"`` plus ``"_reverse"`` for direction 1; ``key`` is it without the ``_``.
+    params : dict
+        The cell's parameters under local names (views of the layer's arrays).
+    cache : dict or None
+        Its cell cache from ``forward`` (None when iterating without a cache).
+    last : bool
+        True for the last direction of its layer: the layer's output is complete after it.
+    """
+
+    layer: int
+    direction: int
+    row: int
+    suffix: str
+    params: dict[str, np.ndarray]
+    cache: dict[str, np.ndarray] | None
+    last: bool
+
+    @property
+    def key(self) -> str:
+        return self.suffix[1:]
+
+    def flip(self, a: np.ndarray) -> np.ndarray:
+        """``a`` with its time axis (0) between time order and processing order (a view)."""
+        return a[::-1] if self.direction else a
+
+    def take(self, a: np.ndarray, hidden_size: int) -> np.ndarray:
+        """This direction's columns of ``a (T, B, D*H)`` in processing order, contiguous."""
+        d, H = self.direction, hidden_size
+        return np.ascontiguousarray(self.flip(a[:, :, d * H : (d + 1) * H]))
+
+
+class RecurrentLayer:
+    """A stack of ``num_layers`` recurrent layers, optionally bidirectional.
+
+    Use :class:`RNN`, :class:`LSTM` or :class:`GRU`, whose docstrings give the equations,
+    inputs, outputs and weight layout. ``forward(x (T, B, I), state)`` returns
+    ``y (T, B, dirs*H)``, the final state (same structure as ``state``) and a cache;
+    ``backward(dy, cache, dstate)`` returns ``dx (T, B, I)``, dL/d(initial state) and the
+    parameter gradients (same keys and shapes as :attr:`params`).
+    """
+
+    def __init__(
+        self,
+        cell: Cell,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        *,
+        rng: int | np.random.Generator = 0,
+        dtype: object = np.float64,
+        backend: str = "fast",
+    ) -> None:
+        self.cell = cell
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.bidirectional = check_bool("bidirectional", bidirectional)
+        self.dtype = as_float_dtype(dtype)
+        self.backend = check_choice("backend", backend, BACKENDS)
+        gen = as_rng(rng)
+        self.params: dict[str, np.ndarray] = {}
+        self._local_names = tuple(cell.param_shapes(1, 1))
+        for layer in range(self.num_layers):
+            layer_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for d in range(self.num_directions):
+                local = cell.init_params(layer_in, self.hidden_size, gen, self.dtype)
+                for name, value in local.items():
+                    self.params[name + self._suffix(layer, d)] = value
+
+    # -- structure -----------------------------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def family(self) -> str:
+        return self.cell.family
+
+    @staticmethod
+    def _suffix(layer: int, d: int) -> str:
+        return f"_l{layer}" + ("_reverse" if d else "")
+
+    def cell_params(self, layer: int, d: int = 0) -> dict[str, np.ndarray]:
+        """The parameters of one layer and direction under the cell's local names (views)."""
+        sfx = self._suffix(layer, d)
+        return {name: self.params[name + sfx] for name in self._local_names}
+
+    def directions(
+        self, cache: LayerCache | None = None, *, top_down: bool = False
+    ) -> Iterator[LayerDirection]:
+        """Every (layer, direction) with its parameters and, given ``cache``, its cell cache.
+
+        Bottom layer first, as the forward pass runs; ``top_down=True`` for the backward pass.
+        Directions run 0 then 1 within a layer; :attr:`LayerDirection.last` marks the end of a
+        layer. The iteration is lazy, so a loop may compute what the next layer reads.
+        """
+        if cache is not None:
+            self._check_cache(cache)
+        order = range(self.num_layers - 1, -1, -1) if top_down else range(self.num_layers)
+        for layer in order:
+            for d in range(self.num_directions):
+                yield self._direction(layer, d, cache)
+
+    def direction(
+        self, layer_index: int = 0, direction: int = 0, cache: LayerCache | None = None
+    ) -> LayerDirection:
+        """One (layer, direction) of :meth:`directions`; its cell cache if ``cache`` is given."""
+        check_index("layer_index", layer_index, self.num_layers, "a layer")
+        check_index("direction", direction, self.num_directions, "a direction")
+        if cache is not None:
+            self._check_cache(cache)
+        return self._direction(int(layer_index), int(direction), cache)
+
+    def _direction(self, layer: int, d: int, cache: LayerCache | None) -> LayerDirection:
+        row = layer * self.num_directions + d
+        return LayerDirection(
+            layer,
+            d,
+            row,
+            self._suffix(layer, d),
+            self.cell_params(layer, d),
+            None if cache is None else cache.steps[row],
+            d == self.num_directions - 1,
+        )
+
+    def _check_cache(self, cache: object) -> None:
+        check_instance("cache", cache, LayerCache, "the LayerCache from forward")
+        n = self.num_layers * self.num_directions
+        if len(cache.steps) != n:
+            raise ValueError(
+                f"cache: expected {n} layer-direction caches for this layer, got {len(cache.steps)}"
+            )
+
+    def _sequence_fns(self):
+        fast = kernels.lookup(self.cell) if self.backend == "fast" else None
+        return fast if fast is not None else (reference_forward, reference_backward)
+
+    # -- states --------------------------------------------------------------------------
+    def _state_shape(self, batch: int) -> tuple[int, int, int]:
+        return (self.num_layers * self.num_directions, batch, self.hidden_size)
+
+    def split_state(self, state: StateArg, batch: int, name: str = "state") -> list[np.ndarray]:
+        """Validate a state argument; return one ``(L*D, B, H)`` array per state variable.
+
+        ``None`` gives zeros. ``name`` is the argument the errors name (``"dstate"``, ...).
+        """
+        n = len(self.cell.state_names)
+        shape = self._state_shape(batch)
+        if state is None:
+            return [np.zeros(shape, dtype=self.dtype) for _ in range(n)]
+        if n == 1 and isinstance(state, tuple):
+            raise TypeError(
+                f"{name}: expected one array h of shape {shape} for {self.family}, got a tuple"
+            )
+        if n > 1 and (not isinstance(state, tuple) or len(state) != n):
+            raise TypeError(
+                f"{name}: expected a tuple (h, c) of arrays of shape {shape}, "
+                f"got {type(state).__name__}"
+            )
+        parts = state_parts(state)
+        for s_name, part in zip(self.cell.state_names, parts):
+            check_array(f"{name} ({s_name})", part, ndim=3, dtype=self.dtype, shape=shape)
+        return parts
+
+    # -- forward / backward ----------------------------------------------------------------
+    def forward(
+        self, x: np.ndarray, state: StateArg = None
+    ) -> tuple[np.ndarray, StateArg, LayerCache]:
+        """Run the network over ``x (T, B, I)``; return ``y (T, B, dirs*H)``, state, cache."""
+        check_array("x", x, ndim=3, dtype=self.dtype, shape=(None, None, self.input_size))
+        T, B, _ = x.shape
+        if T < 1 or B < 1:
+            raise ValueError(f"x: expected at least one time step and one sequence, got {x.shape}")
+        init = self.split_state(state, B)
+        final = [np.empty_like(s) for s in init]
+        fwd, _ = self._sequence_fns()
+        cache = LayerCache(input_shape=(T, B, self.input_size))
+        inp, outs = x, []
+        for u in self.directions():
+            # the reverse direction reads time backwards
+            y_d, s_T, c = fwd(self.cell, u.params, u.flip(inp), tuple(s[u.row] for s in init))
+            for k, s in enumerate(s_T):
+                final[k][u.row] = s
+            outs.append(u.flip(y_d))
+            cache.steps.append(c)
+            if u.last:
+                inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, D*H)
+                outs = []
+        return np.ascontiguousarray(inp), join_state(final), cache
+
+    def backward(
+        self, dy: np.ndarray, cache: LayerCache, dstate: StateArg = None
+    ) -> tuple[np.ndarray, StateArg, dict[str, np.ndarray]]:
+        """Backpropagate ``dy = dL/dy (T, B, dirs*H)`` and ``dstate = dL/d(final state)``.
+
+        Returns ``dx (T, B, I)``, ``dL/d(initial state)`` (same structure as the state) and
+        ``grads`` with the keys and shapes of :attr:`params`.
+        """
+        check_instance("cache", cache, LayerCache, "the LayerCache from forward")
+        T, B, _ = cache.input_shape
+        H, D = self.hidden_size, self.num_directions
+        check_array("dy", dy, ndim=3, dtype=self.dtype, shape=(T, B, D * H))
+        dfinal = self.split_state(dstate, B, name="dstate")
+        dinit = [np.empty_like(s) for s in dfinal]
+        _, bwd = self._sequence_fns()
+        grads: dict[str, np.ndarray] = {}
+        d_out, d_in = dy, None
+        for u in self.directions(cache, top_down=True):
+            dx_d, ds0, g = bwd(
+                self.cell, u.params, u.take(d_out, H), tuple(s[u.row] for s in dfinal), u.cache
+            )
+            for k, s in enumerate(ds0):
+                dinit[k][u.row] = s
+            for name, value in g.items():
+                grads[name + u.suffix] = value
+            dx_d = u.flip(dx_d)
+            d_in = dx_d if d_in is None else d_in + dx_d
+            if u.last:  # the layer below reads the sum over both directions
+                d_out, d_in = d_in, None
+        grads = {name: grads[name] for name in self.params}  # same order as params
+        return np.ascontiguousarray(d_out), join_state(dinit), grads
+
+    def zero_state(self, batch: int) -> StateArg:
+        """The all-zero initial state for ``batch`` sequences."""
+        return join_state(self.split_state(None, check_positive_int("batch", batch)))
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(input_size={self.input_size}, hidden_size={self.hidden_size}, "
+            f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
+            f"dtype={self.dtype.name}{self._extra_repr()})"
+        )
+
+    def _extra_repr(self) -> str:
+        return ""
