@@ -42,10 +42,15 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def fmt_rate(r: Any) -> str:
+    """A growth rate per step as ``"×r per step"``; ``"n/a"`` when there is none."""
     return "n/a" if r is None or not np.isfinite(r) else f"×{r:.4g} per step"
 
 
 def markdown(res: dict[str, Any]) -> str:
+    """``report.md`` for the result of :func:`rnnlab.figures.report.diagnose`.
+
+    A table of the headline numbers, then each figure with one sentence on what it shows.
+    """
     s = res["subject"]
     lines = [
         f"# Gradient diagnostics: {s['family'].upper()}"
