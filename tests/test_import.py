@@ -23,7 +23,6 @@ FORBIDDEN = (
     "rnnlab.training",
     "rnnlab.checkpoint",
     "rnnlab.figures",
-    "rnnlab.plots",
     "rnnlab.cli",
 )
 

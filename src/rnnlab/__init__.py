@@ -30,7 +30,6 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "losses": ("rnnlab.losses", None),
     "model": ("rnnlab.model", None),
     "optim": ("rnnlab.optim", None),
-    "plots": ("rnnlab.plots", None),
     "readout": ("rnnlab.readout", None),
     "tasks": ("rnnlab.tasks", None),
     "tour": ("rnnlab.tour", None),
@@ -78,10 +77,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "evaluate": ("rnnlab.training", "evaluate"),
     "Trainer": ("rnnlab.training", "Trainer"),
     "Callback": ("rnnlab.training", "Callback"),
+    "load_run": ("rnnlab.training", "load_run"),
+    "LoadedRun": ("rnnlab.training", "LoadedRun"),
     "load_checkpoint": ("rnnlab.checkpoint", "load_checkpoint"),
     "save_checkpoint": ("rnnlab.checkpoint", "save_checkpoint"),
-    "load_run": ("rnnlab.checkpoint", "load_run"),
-    "save_run": ("rnnlab.checkpoint", "save_run"),
 }
 
 __all__ = sorted(_LAZY)

@@ -2,7 +2,7 @@
 
 Two kinds of subject:
 
-- a trained run (a run folder, or what :func:`rnnlab.checkpoint.load_run` returns): a batch of
+- a trained run (a run folder, or what :func:`rnnlab.training.load_run` returns): a batch of
   its task's sequences is run through the model and the task's loss is backpropagated;
 - a recurrent layer (e.g. from :func:`fresh_layer`): random inputs ``x ~ N(0, 1)`` and a loss at
   the last step only, ``L = u . h_T`` with a random unit ``u`` per sequence, so that
@@ -116,8 +116,8 @@ def fresh_layer(
 
 def _subject(model_or_run: Any) -> tuple[str, Any]:
     """("run", LoadedRun) or ("layer", RecurrentLayer)."""
-    from ..checkpoint import LoadedRun, load_run
     from ..model import SequenceModel
+    from ..training import LoadedRun, load_run
 
     if isinstance(model_or_run, (str, os.PathLike)):
         return "run", load_run(model_or_run)
