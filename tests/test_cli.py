@@ -102,7 +102,7 @@ def test_existing_out_refused_then_force_and_resume(tmp_path, capsys):
 
 
 def test_gate_biases_and_screen_size_reach_the_saved_run(tmp_path, capsys):
-    from rnnlab.checkpoint import load_run
+    from rnnlab.training import load_run
 
     out = tmp_path / "run"
     args = ["--forget-bias", "2", "--input-bias", "-3", "--screen-size", "8", "--steps", "1"]
@@ -114,7 +114,7 @@ def test_gate_biases_and_screen_size_reach_the_saved_run(tmp_path, capsys):
 
 
 def test_task_options_become_task_settings(tmp_path, capsys):
-    from rnnlab.checkpoint import load_run
+    from rnnlab.training import load_run
 
     out = tmp_path / "run"
     argv = ["train", "--task", "temporal_order", "--task-option", "symbols=3", "--steps", "1"]

@@ -400,7 +400,7 @@ def test_cli_rejects_bad_input_in_one_line(tmp_path, capsys):
 
 
 def test_diagnose_a_trained_run(tmp_path):
-    from rnnlab.train import TrainConfig, train
+    from rnnlab.training import TrainConfig, train
 
     run_dir = tmp_path / "run"
     cfg = TrainConfig(

@@ -5,10 +5,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-import rnnlab.train as tr
+import rnnlab.data.tasks as data_tasks
+import rnnlab.training as tr
+import rnnlab.training.bptt as bptt
 from rnnlab import checkpoint as ckpt
 from rnnlab.gradcheck import numerical_gradients, relative_error
-from rnnlab.train import TrainConfig, evaluate, read_config, tbptt_chunks, train
+from rnnlab.model import mask_from_last
+from rnnlab.training import TrainConfig, evaluate, read_config, tbptt_chunks, train
 from tolerances import FD_REL
 
 TINY = dict(
@@ -33,7 +36,7 @@ def _setup(model="rnn", target_task="adding", **kw):
 def test_tbptt_with_one_chunk_is_full_bptt(model):
     _, task, m = _setup(model)
     b = task.sample(3, rng=1)
-    value, grads, _ = tr.full_bptt(m, task, b)
+    value, grads, _, _ = tr.full_bptt(m, task, b)
     ((v2, g2, _),) = list(tbptt_chunks(m, task, b, k=b.x.shape[0]))
     assert abs(value - v2) < 1e-14
     for k in grads:
@@ -58,7 +61,7 @@ def test_tbptt_chunk_gradient_is_cut_at_the_border(target, extra):
     assert len(chunks) == -(-T // k)
     # Rebuild each chunk's start state and loss by hand; differentiate by finite differences.
     full_mask = (
-        tr.mask_from_last(b.last, T)
+        mask_from_last(b.last, T)
         if task.target == "last"
         else (b.mask if b.mask is not None else np.ones(b.x.shape[:2]))
     )
@@ -92,7 +95,7 @@ def test_tbptt_chunk_gradient_is_cut_at_the_border(target, extra):
         checked += 1
     assert checked >= 1
     # Summed over chunks the truncated gradient differs from the full one (the cut is real).
-    _, full, _ = tr.full_bptt(m, task, b)
+    _, full, _, _ = tr.full_bptt(m, task, b)
     summed = {n: sum(g[n] for _, g, _ in chunks if g is not None) for n in full}
     assert relative_error(summed["W_hh_l0"], full["W_hh_l0"]) > 1e-3
 
@@ -128,12 +131,12 @@ def test_nan_loss_stops_and_keeps_last_finite_checkpoint(tmp_path, monkeypatch):
     real = tr.full_bptt
     calls = {"n": 0}
 
-    def poisoned(model, task, b):
+    def poisoned(model, task, b, state=None):
         calls["n"] += 1
-        value, grads, y = real(model, task, b)
-        return (float("nan") if calls["n"] == 5 else value), grads, y
+        value, grads, y, s_T = real(model, task, b, state)
+        return (float("nan") if calls["n"] == 5 else value), grads, y, s_T
 
-    monkeypatch.setattr(tr, "full_bptt", poisoned)
+    monkeypatch.setattr(bptt, "full_bptt", poisoned)
     lines = []
     run = train(
         TrainConfig(**TINY, model="rnn", steps=20, out=str(tmp_path / "r")),
@@ -156,7 +159,7 @@ def test_run_folder_evaluate_and_load_run(tmp_path):
     )
     assert sorted(p.name for p in out.iterdir()) == sorted(tr.RUN_FILES)
     assert read_config(out / "config.toml") == run.config
-    loaded = ckpt.load_run(out)
+    loaded = tr.load_run(out)
     assert loaded.config == run.config
     assert loaded.metrics_path == out / "metrics.csv"
     assert loaded.model.layer.family == "gru"
@@ -272,7 +275,7 @@ def test_screened_evaluation(monkeypatch, screen_passes, full_passes, sizes, sta
         ok = screen_passes if size == 8 else full_passes
         return (1.0 if ok else 0.5), 0.1, ok
 
-    monkeypatch.setattr(tr, "evaluate_model", fake_evaluate)
+    monkeypatch.setattr(data_tasks, "evaluate_model", fake_evaluate)
     cfg = TrainConfig(**{**TINY, "screen_size": 8, "eval_every": 1, "steps": 1})
     run = train(cfg, progress=False, log=lambda s: None)
     assert seen == sizes and run.status == status

@@ -12,7 +12,7 @@ import click
 
 from ..figures.training import plot_comparison
 from ..tasks.adding import AddingTask
-from ..train import Run, TrainConfig, check_out_dir, train
+from ..training import Run, TrainConfig, check_out_dir, train
 
 DEMO_FIGURE = "adding-rnn-vs-lstm.png"
 

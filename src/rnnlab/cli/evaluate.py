@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..train import evaluate
+from ..training import evaluate
 
 
 @click.command("evaluate")

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..train import TrainConfig, config_from_dict, read_config, train, validate_config
+from ..training import TrainConfig, config_from_dict, read_config, train, validate_config
 
 if sys.version_info >= (3, 11):
     import tomllib

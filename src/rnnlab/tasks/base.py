@@ -36,6 +36,8 @@ class Batch:
     mask: np.ndarray | None  # (T, B) 1.0 on valid steps; None when every sequence has length T
     last: np.ndarray  # (B,) int64 index of each sequence's last valid step
     info: dict[str, Any] = field(default_factory=dict)  # generator details (positions, classes)
+    carry: bool = False  # True: each sequence continues the previous batch's (a stateful source);
+    # training starts it from that batch's final hidden state instead of zeros
 
     @property
     def lengths(self) -> np.ndarray:

@@ -1,0 +1,266 @@
+"""The training configuration: one dataclass, its checks, its defaults, and its TOML file."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._files import atomic_write_text
+from .._validate import check_choice, check_finite_float
+from ..activations import HIDDEN
+from ..data import DataSource, TaskSource, load_source
+from ..init import CELLS, SCHEMES
+from ..optim import OPTIMIZERS, SCHEDULES
+from ..tasks import TASKS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+MODELS = CELLS  # the recurrent layers the trainer builds: rnn | lstm | gru
+INITS = ("default", *SCHEMES)
+NONLINEARITIES = HIDDEN
+DTYPES = ("float64", "float32")
+
+# Settings for a source that brings none of its own (see DataSource.defaults).
+GENERIC_DEFAULTS: dict[str, Any] = {
+    "hidden": 32,
+    "lr": 1e-2,
+    "batch": 32,
+    "forget_bias": 1.0,
+    "input_bias": 0.0,
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; ``None`` means "the data source's default".
+
+    Examples:
+        >>> cfg = TrainConfig(task="adding", model="lstm", length=100, seed=0)
+        >>> cfg.model, cfg.clip
+        ('lstm', 1.0)
+    """
+
+    task: str | None = "adding"  # task name (see `rnnlab tasks`); None when `data` names a source
+    length: int | None = None  # sequence length T handed to the task (None: the task's default)
+    task_kwargs: dict[str, Any] = field(default_factory=dict)  # further task settings
+    data: dict[str, Any] = field(default_factory=dict)  # spec of a non-task source (its .spec())
+    model: str = "lstm"  # recurrent layer: rnn | lstm | gru
+    hidden: int | None = None  # hidden units per layer
+    layers: int = 1  # stacked recurrent layers
+    nonlinearity: str = "tanh"  # vanilla RNN's phi: tanh | sigmoid | relu | identity
+    optimizer: str = "adam"  # sgd | momentum | nesterov | adam | rmsprop | adagrad
+    lr: float | None = None  # learning rate (start value of the schedule)
+    schedule: str = "constant"  # constant | step | exponential | cosine
+    clip: float | None = 1.0  # gradient-norm threshold (Pascanu et al. 2013, Alg. 1); None: off
+    clip_value: float | None = None  # clip each gradient entry to [-v, v]; None: off
+    tbptt: int | None = None  # truncated BPTT chunk length l; None: full BPTT
+    init: str = (
+        "default"  # default (PyTorch's U(+-1/sqrt(H))) | uniform | xavier | orthogonal | identity
+    )
+    radius: float | None = None  # rescale each W_hh gate block to this spectral radius
+    forget_bias: float | None = None  # LSTM forget-gate bias at start (Gers et al. 2000)
+    input_bias: float | None = None  # LSTM input-gate bias at start (H&S 1997: negative)
+    batch: int | None = None  # sequences per update
+    steps: int | None = None  # updates (batches) at most; None: no limit
+    max_sequences: int | None = None  # training sequences at most; None: the source's budget
+    epochs: int | None = None  # passes over a finite source at most (sets max_sequences)
+    time_budget: float | None = 600.0  # seconds of training at most; None: no limit
+    eval_every: int = 50  # evaluate on held-out / fresh test sequences every this many steps
+    eval_size: int | None = None  # test sequences per evaluation; None: the source's default
+    screen_size: int | None = 256  # a quick check on this many fresh test sequences comes first;
+    # the full eval_size set is drawn only when the check meets the criterion. None: always full
+    patience: int | None = None  # stop after this many evaluations without a lower held-out loss
+    seed: int = 0  # the one seed every random stream is derived from
+    dtype: str = "float64"  # float64 | float32
+    out: str | None = None  # run folder; None: write nothing
+
+
+def _positive_int(name: str, v: Any, allow_none: bool = True) -> None:
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{name}: expected a positive int, got {type(v).__name__} {v!r}")
+    if v < 1:
+        raise ValueError(f"{name}: expected a positive int, got {v}")
+
+
+def _positive_float(name: str, v: Any, allow_none: bool = True) -> None:
+    if v is None and allow_none:
+        return
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise TypeError(f"{name}: expected a positive number, got {type(v).__name__} {v!r}")
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{name}: expected a positive number, got {v}")
+
+
+def validate_config(c: TrainConfig) -> TrainConfig:
+    """Check every field; raise ValueError/TypeError naming the field. Returns ``c``."""
+    if not isinstance(c, TrainConfig):
+        raise TypeError(f"config: expected a TrainConfig, got {type(c).__name__}")
+    if not isinstance(c.data, dict):
+        raise TypeError(f"data: expected a table describing the data source, got {c.data!r}")
+    if not c.data or c.task is not None:
+        check_choice("task", c.task, tuple(TASKS))
+    check_choice("model", c.model, MODELS)
+    check_choice("nonlinearity", c.nonlinearity, NONLINEARITIES)
+    check_choice("optimizer", c.optimizer, tuple(OPTIMIZERS))
+    check_choice("schedule", c.schedule, tuple(SCHEDULES))
+    check_choice("init", c.init, INITS)
+    check_choice("dtype", c.dtype, DTYPES)
+    for name in ("length", "hidden", "layers", "batch", "steps", "max_sequences", "tbptt"):
+        _positive_int(name, getattr(c, name), allow_none=name != "layers")
+    for name in ("epochs", "eval_size", "screen_size", "patience"):
+        _positive_int(name, getattr(c, name))
+    _positive_int("eval_every", c.eval_every, allow_none=False)
+    for name in ("lr", "clip", "clip_value", "radius", "time_budget"):
+        _positive_float(name, getattr(c, name))
+    for name in ("forget_bias", "input_bias"):
+        if getattr(c, name) is not None:
+            check_finite_float(name, getattr(c, name))
+    if isinstance(c.seed, bool) or not isinstance(c.seed, int) or c.seed < 0:
+        raise ValueError(f"seed: expected a non-negative int, got {c.seed!r}")
+    if not isinstance(c.task_kwargs, dict):
+        raise TypeError(f"task_kwargs: expected a table of task settings, got {c.task_kwargs!r}")
+    if c.out is not None and not isinstance(c.out, str):
+        raise TypeError(f"out: expected a folder path string, got {type(c.out).__name__}")
+    return c
+
+
+def make_source(c: TrainConfig, data: DataSource | None = None) -> DataSource:
+    """The data source a config describes: ``data`` when given (checked against ``c.data`` if the
+    config already records one), else the source ``c.data`` names, else the task ``c.task``."""
+    if data is not None:
+        if not isinstance(data, DataSource):
+            raise TypeError(
+                f"data: expected an rnnlab.data.DataSource (e.g. ArrayDataset), got "
+                f"{type(data).__name__}"
+            )
+        if c.data and c.data != data.spec():
+            diff = sorted(
+                k for k in {**c.data, **data.spec()} if c.data.get(k) != data.spec().get(k)
+            )
+            raise ValueError(
+                f"data: expected the data this run was trained on; it differs in {', '.join(diff)}"
+            )
+        return data
+    if c.data:
+        return load_source(c.data)
+    kw = dict(c.task_kwargs)
+    if c.length is not None:
+        kw["length"] = c.length
+    return TaskSource.from_name(str(c.task), **kw)
+
+
+def make_task(c: TrainConfig):
+    """The task instance a task config describes (``length`` and ``task_kwargs`` passed through)."""
+    src = make_source(c)
+    if not isinstance(src, TaskSource):
+        raise ValueError(f"task: this run trains on {src.kind} data, not on a task")
+    return src.task
+
+
+def resolve_config(c: TrainConfig, source: DataSource | None = None) -> TrainConfig:
+    """Validate and fill every open (``None``) default from the source's defaults."""
+    validate_config(c)
+    source = source if source is not None else make_source(c)
+    d = {**GENERIC_DEFAULTS, **source.defaults}
+    task = source.task if isinstance(source, TaskSource) else None
+    length = c.length
+    if length is None and task is not None and hasattr(task, "length"):
+        length = int(task.length)
+    if c.epochs is not None and source.train_size is None:
+        raise ValueError(f"epochs: {source.title} is an endless generator; use max_sequences")
+    batch = c.batch or d["batch"]
+    budget = c.max_sequences
+    if budget is None and c.epochs is not None:
+        budget = c.epochs * (source.train_size // batch) * batch
+    lstm = c.model == "lstm"
+    return dataclasses.replace(
+        c,
+        task=c.task if task is not None else None,
+        data={} if task is not None else source.spec(),
+        length=length,
+        hidden=c.hidden or d["hidden"],
+        lr=c.lr or d["lr"],
+        batch=batch,
+        max_sequences=budget or source.default_budget,
+        forget_bias=(c.forget_bias if c.forget_bias is not None else d["forget_bias"])
+        if lstm
+        else None,
+        input_bias=(c.input_bias if c.input_bias is not None else d["input_bias"])
+        if lstm
+        else None,
+        eval_size=c.eval_size or source.default_eval_size,
+    )
+
+
+# -- TOML ------------------------------------------------------------------------------------------
+def config_to_dict(c: TrainConfig) -> dict[str, Any]:
+    """The config as a TOML-able dict.
+
+    TOML has no null: a ``None`` field whose default is also ``None`` is left out; one whose
+    default is not (``clip``, ``time_budget``, ``task``: "off") is written as ``false``.
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(c):
+        v = getattr(c, f.name)
+        if f.name in ("task_kwargs", "data") and not v:
+            continue
+        if v is None:
+            if f.default is not None:
+                out[f.name] = False
+            continue
+        out[f.name] = v
+    return out
+
+
+def config_from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
+    """A validated TrainConfig from a dict (e.g. a parsed TOML file); unknown keys are errors."""
+    if not isinstance(d, dict):
+        raise TypeError(f"{where}: expected a table of settings, got {type(d).__name__}")
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}; expected some of "
+            f"{', '.join(sorted(names))}"
+        )
+    d = dict(d)
+    for f in dataclasses.fields(TrainConfig):
+        if d.get(f.name) is False and f.default is not None and not isinstance(f.default, bool):
+            d[f.name] = None  # "off", see config_to_dict
+    for name in ("lr", "clip", "clip_value", "radius", "time_budget", "forget_bias", "input_bias"):
+        if isinstance(d.get(name), int) and not isinstance(d.get(name), bool):
+            d[name] = float(d[name])  # TOML writes 1.0 as a float but people write 1
+    return validate_config(TrainConfig(**d))
+
+
+def read_config(path: str | os.PathLike) -> TrainConfig:
+    """Read a TOML config file (a run's ``config.toml`` or one written by hand)."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"config: no such file {str(path)!r}") from None
+    except OSError as exc:
+        raise ValueError(f"config: cannot read {str(path)!r} ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"config: {str(path)!r} is not valid TOML ({exc})") from None
+    return config_from_dict(data, where=f"config {str(path)!r}")
+
+
+def write_config(path: str | os.PathLike, c: TrainConfig) -> None:
+    """Write ``c`` as TOML, atomically."""
+    import tomli_w
+
+    atomic_write_text(path, tomli_w.dumps(config_to_dict(c)))

@@ -1,0 +1,183 @@
+"""The run folder: ``config.toml``, ``metrics.csv``, ``model.safetensors``, ``loss-curve.png``.
+
+Consistency after a crash at any instant: every file is replaced atomically, and a save writes
+``metrics.csv`` *before* the checkpoint that covers it. A resumed run reads the checkpoint and
+keeps only the metric rows up to its step, so the two never disagree; temporary files a killed
+writer left behind are removed when the folder is opened again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import checkpoint as ckpt
+from .._files import atomic_write_text, remove_orphans
+from ..model import SequenceModel
+from .build import build_model
+from .config import TrainConfig, read_config
+
+RUN_FILES = (ckpt.CONFIG_FILE, ckpt.METRICS_FILE, ckpt.MODEL_FILE, ckpt.CURVE_FILE)
+METRIC_COLUMNS = (
+    "step",
+    "sequences",
+    "loss",
+    "grad_norm",
+    "accuracy",
+    "seconds",
+    "test_accuracy",
+    "test_loss",
+    "test_size",
+)
+
+
+def check_out_dir(out: str | os.PathLike, resume: bool, force: bool) -> Path:
+    """Refuse an existing non-empty folder unless resuming or forcing; write nothing."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"out: {str(path)!r} exists and is not a folder")
+    if resume:
+        if not (path / ckpt.MODEL_FILE).is_file() or not (path / ckpt.CONFIG_FILE).is_file():
+            raise FileNotFoundError(
+                f"out: nothing to resume in {str(path)!r} (expected {ckpt.CONFIG_FILE} and "
+                f"{ckpt.MODEL_FILE})"
+            )
+        return path
+    if path.is_dir() and any(path.iterdir()) and not force:
+        raise FileExistsError(
+            f"out: {str(path)!r} exists and is not empty; use --resume to continue it or "
+            "--force to overwrite its run files"
+        )
+    return path
+
+
+def metrics_text(rows: list[dict[str, Any]], columns: tuple[str, ...] = METRIC_COLUMNS) -> str:
+    """The CSV text of metric rows (empty cells for missing values; floats round-trip exactly)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else _fmt(r[k])) for k in columns})
+    return buf.getvalue()
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return repr(v)  # shortest exact round-trip
+    return str(v)
+
+
+def read_metric_rows(path: Path, upto_step: int) -> list[dict[str, Any]]:
+    """The rows of ``metrics.csv`` up to ``upto_step`` (a resumed run's checkpoint step)."""
+    rows: list[dict[str, Any]] = []
+    if not path.is_file():
+        return rows
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in ("step", "sequences") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"metrics: {str(path)!r} has no column(s) {', '.join(missing)}")
+        for i, r in enumerate(reader, start=2):
+            try:
+                step = int(r["step"])
+                if step > upto_step:
+                    break
+                row: dict[str, Any] = {"step": step, "sequences": int(r["sequences"])}
+                for k, v in r.items():
+                    if k not in row and k is not None:
+                        row[k] = float(v) if v not in (None, "") else None
+            except (TypeError, ValueError):
+                raise ValueError(f"metrics: {str(path)!r} line {i} is not a metrics row") from None
+            if row.get("test_size") is not None:
+                row["test_size"] = int(row["test_size"])
+            rows.append(row)
+    return rows
+
+
+class RunFolder:
+    """A run folder on disk; every write is atomic, metrics go before the checkpoint."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def start(self, config: TrainConfig) -> None:
+        """Create the folder, remove the old run files (``--force``), write ``config.toml``."""
+        from .config import write_config
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        for name in RUN_FILES:  # --force: start clean, but touch nothing else in the folder
+            if (self.path / name).exists():
+                (self.path / name).unlink()
+        self.clean()
+        write_config(self.path / ckpt.CONFIG_FILE, config)
+
+    def clean(self) -> None:
+        """Remove the temporary files an interrupted writer left behind."""
+        remove_orphans(self.path, RUN_FILES)
+
+    def save(
+        self,
+        model: SequenceModel,
+        optimizer_state: dict[str, Any] | None,
+        metadata: dict[str, Any],
+        rows: list[dict[str, Any]],
+        columns: tuple[str, ...] = METRIC_COLUMNS,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Write ``metrics.csv``, then ``model.safetensors`` (see the module docstring)."""
+        atomic_write_text(self.path / ckpt.METRICS_FILE, metrics_text(rows, columns))
+        ckpt.save_checkpoint(
+            self.path / ckpt.MODEL_FILE, model.params, optimizer_state, metadata, extra
+        )
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / ckpt.METRICS_FILE
+
+
+@dataclass
+class LoadedRun:
+    """A trained run read back from its folder by :func:`load_run`."""
+
+    path: Path  # the run folder
+    config: TrainConfig  # the run's resolved config
+    model: SequenceModel  # the model with the trained parameters
+    metadata: dict[str, Any]  # counters and status saved with the checkpoint
+    optimizer_state: dict[str, Any] | None  # the optimiser's state_dict
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / ckpt.METRICS_FILE
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / ckpt.MODEL_FILE
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / ckpt.CONFIG_FILE
+
+
+def load_run(path: str | os.PathLike) -> LoadedRun:
+    """Load a run folder: ``config.toml`` -> TrainConfig, ``model.safetensors`` -> model.
+
+    ``path`` may be the run folder or its ``model.safetensors``. No data is needed: the model's
+    sizes come from the config (the task, or the data spec it records).
+    """
+    path = Path(path)
+    run_dir = path.parent if path.is_file() else path
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run: no such folder {str(run_dir)!r}")
+    if not (run_dir / ckpt.CONFIG_FILE).is_file():
+        raise FileNotFoundError(
+            f"run: {str(run_dir)!r} has no {ckpt.CONFIG_FILE}; is it a run folder?"
+        )
+    config = read_config(run_dir / ckpt.CONFIG_FILE)
+    saved = ckpt.load_checkpoint(run_dir / ckpt.MODEL_FILE)
+    model = build_model(config)
+    model.load_params(saved.params)
+    return LoadedRun(run_dir, config, model, saved.metadata, saved.optimizer_state)

@@ -1,0 +1,319 @@
+"""The training loop: a :class:`Trainer` over any data source, with callbacks.
+
+One step: a batch from the source, gradients by full or truncated BPTT, norm (and value)
+clipping, one optimiser update per gradient. Every ``eval_every`` steps the source evaluates the
+model on held-out data; the run ends when the source's criterion is met, a budget is spent, a
+callback stops it, or SIGINT/SIGTERM arrive (the current step finishes first, so the checkpoint
+written then is consistent and a resumed run continues bit for bit).
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+import numpy as np
+
+from ..data import DataSource, Evaluation
+from ..model import SequenceModel
+from ..optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer, make_schedule
+from ..tasks.base import Batch
+from . import bptt
+from .build import seed_streams
+from .callbacks import Callback
+from .config import TrainConfig, config_to_dict
+from .runs import METRIC_COLUMNS
+
+_SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # the shell's exit codes for them
+
+
+def make_optimizer_for(c: TrainConfig):
+    """The optimiser and learning-rate schedule ``c`` names."""
+    sched_kw: dict[str, Any] = {}
+    if c.schedule == "step":
+        sched_kw = {"step_size": 1000, "gamma": 0.5}
+    elif c.schedule == "exponential":
+        sched_kw = {"gamma": 0.999}
+    elif c.schedule == "cosine":
+        sched_kw = {"total_steps": c.steps or max(1, (c.max_sequences or 100_000) // c.batch)}
+    return make_optimizer(c.optimizer, make_schedule(c.schedule, c.lr, **sched_kw))
+
+
+def single_thread_blas():
+    """Tiny matrices run fastest on one BLAS thread (and leave the other core to the OS)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+class Trainer:
+    """Trains ``model`` on ``source`` as the resolved config ``config`` says.
+
+    Args:
+        config: a resolved :class:`TrainConfig` (see :func:`rnnlab.training.resolve_config`).
+        source: the :class:`rnnlab.data.DataSource` to learn from.
+        model: the :class:`rnnlab.SequenceModel` to train (its arrays are updated in place).
+        callbacks: :class:`Callback` objects, called in order (keyword-only).
+
+    Attributes:
+        step, sequences, seconds: updates done, training sequences seen, training time.
+        rows: the metric rows so far (one per step; evaluations fill the test columns).
+        status: ``"not solved"`` (running or budget spent), ``"solved"``, ``"diverged"``,
+            ``"stopped"`` (a callback), ``"interrupted"`` (a signal).
+        last_eval: the latest :class:`rnnlab.data.Evaluation`, or None.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        source: DataSource,
+        model: SequenceModel,
+        *,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.config, self.source, self.model = config, source, model
+        self.callbacks = list(callbacks)
+        self.opt = make_optimizer_for(config)
+        self.data_rng = np.random.default_rng(seed_streams(config.seed)[1])
+        self.step = self.sequences = 0
+        self.seconds = 0.0
+        self.rows: list[dict[str, Any]] = []
+        self.columns = METRIC_COLUMNS + tuple(
+            k for k in getattr(source, "extra_columns", ()) if k not in METRIC_COLUMNS
+        )
+        self.status, self.why = "not solved", ""
+        self.solved_at: int | None = None
+        self.last_eval: Evaluation | None = None
+        self.last_accuracy: float | None = None  # test accuracy of the last evaluation
+        self.state: Any = None  # the hidden state a stateful source carries between batches
+        self.signal: int | None = None  # the signal that interrupted the run
+        self.saved_step = 0
+        self.checkpoint_path = None
+        self._stopping = False
+        self._start = 0.0
+
+    # -- state ------------------------------------------------------------------------------------
+    def metadata(self, status: str) -> dict[str, Any]:
+        """What a checkpoint records besides the arrays (JSON-able)."""
+        return {
+            "step": self.step,
+            "sequences": self.sequences,
+            "seconds": self.seconds,
+            "status": status,
+            "rng_state": self.data_rng.bit_generator.state,
+            "source_state": self.source.state_dict(),
+            "solved_at": self.solved_at,
+            "test_accuracy": self.last_accuracy,
+            "task": self.config.task,
+            "model": self.config.model,
+            "config": config_to_dict(self.config),
+        }
+
+    def carried_arrays(self) -> dict[str, np.ndarray]:
+        """The carried hidden state as arrays for the checkpoint (``{}`` when there is none)."""
+        if self.state is None:
+            return {}
+        parts = self.state if isinstance(self.state, tuple) else (self.state,)
+        return {"state": {str(i): p for i, p in enumerate(parts)}}
+
+    def restore(self, saved: Any, rows: list[dict[str, Any]]) -> None:
+        """Continue from a :class:`rnnlab.checkpoint.Checkpoint` and its metric rows."""
+        meta = saved.metadata
+        self.model.load_params(saved.params)
+        if saved.optimizer_state is not None:
+            self.opt.load_state_dict(saved.optimizer_state)
+        self.data_rng.bit_generator.state = meta["rng_state"]
+        self.source.load_state_dict(meta.get("source_state") or {})
+        self.step, self.sequences = int(meta["step"]), int(meta["sequences"])
+        self.seconds = float(meta["seconds"])
+        self.solved_at, self.last_accuracy = meta.get("solved_at"), meta.get("test_accuracy")
+        parts = (saved.extra or {}).get("state")
+        if parts:
+            arrays = tuple(parts[str(i)] for i in range(len(parts)))
+            self.state = arrays if len(arrays) > 1 else arrays[0]
+        self.rows = rows
+        self.saved_step = self.step
+        if meta.get("status") == "solved":
+            self.status = "solved"
+
+    # -- control ----------------------------------------------------------------------------------
+    def stop(self, status: str, why: str) -> None:
+        """End the run after the current step with ``status`` and the reason ``why``."""
+        self.status, self.why, self._stopping = status, why, True
+
+    def limit_reached(self) -> str | None:
+        """The budget that is spent, in words, or None."""
+        c = self.config
+        if c.steps is not None and self.step >= c.steps:
+            return f"step limit {c.steps:,} reached"
+        if c.max_sequences is not None and self.sequences >= c.max_sequences:
+            return f"sequence budget {c.max_sequences:,} reached"
+        if c.time_budget is not None and time.perf_counter() - self._start >= c.time_budget:
+            return f"time budget {c.time_budget:g} s reached"
+        return None
+
+    def _emit(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(self, *args)
+
+    # -- one step ---------------------------------------------------------------------------------
+    def next_batch(self) -> Batch:
+        """The source's next training batch, in the model's dtype."""
+        b = self.source.next_batch(self.config.batch, self.data_rng)
+        if b.x.dtype != self.model.dtype:
+            b.x = b.x.astype(self.model.dtype)
+        return b
+
+    def _update(self, grads: dict[str, np.ndarray]) -> float:
+        """Clip and apply one gradient; return its norm before clipping."""
+        c = self.config
+        norm = clip_grad_norm(grads, c.clip) if c.clip is not None else global_norm(grads)
+        if not math.isfinite(norm):
+            return norm
+        if c.clip_value is not None:
+            clip_grad_value(grads, c.clip_value)
+        self.opt.step(self.model.params, grads)
+        return norm
+
+    def gradient_step(self, b: Batch) -> tuple[float, float, np.ndarray]:
+        """Gradients of ``b`` (full or truncated BPTT) and the update(s): ``(loss, norm, y)``.
+
+        With truncated BPTT the loss is the sum of the chunk losses and the norm the largest
+        pre-clipping norm over the chunks.
+        """
+        c, state = self.config, (self.state if b.carry else None)
+        if c.tbptt is None:
+            value, grads, y, s_T = bptt.full_bptt(self.model, self.source, b, state)
+            norm = self._update(grads)
+        else:
+            chunks = bptt.tbptt_chunks(self.model, self.source, b, c.tbptt, state)
+            value, norm, ys, s_T, finished = bptt.run_chunks(chunks, self._update)
+            if finished:
+                y = np.concatenate(ys)
+            else:  # stopped early on a non-finite norm
+                y = np.full(b.x.shape[:2] + (self.source.output_size,), np.nan)
+        if self.source.stateful:
+            self.state = s_T
+        return value, norm, y
+
+    def train_step(self) -> dict[str, Any]:
+        """One batch and its update(s); returns the step's metric row."""
+        b = self.next_batch()
+        loss, norm, y = self.gradient_step(b)
+        self.step += 1
+        self.sequences += self.config.batch
+        self.seconds = time.perf_counter() - self._start
+        ok = self.source.correct(y, b) if math.isfinite(loss) else None
+        return {
+            "step": self.step,
+            "sequences": self.sequences,
+            "loss": loss,
+            "grad_norm": norm,
+            "accuracy": float(np.mean(ok)) if ok is not None else None,
+            "seconds": round(self.seconds, 4),
+            "test_accuracy": None,
+            "test_loss": None,
+            "test_size": None,
+        }
+
+    def evaluate(self, row: dict[str, Any] | None, final: bool = False) -> Evaluation:
+        """Evaluate on held-out data (the full set when ``final``) and fill ``row``'s columns."""
+        c = self.config
+        result = self.source.evaluate(
+            self.model,
+            seed=c.seed,
+            step=self.step,
+            size=c.eval_size,
+            screen=None if final else c.screen_size,
+        )
+        self.last_eval, self.last_accuracy = result, result.accuracy
+        if row is not None:
+            row.update(test_accuracy=result.accuracy, test_loss=result.loss, test_size=result.size)
+            row.update(result.extra)
+        self.seconds = time.perf_counter() - self._start
+        if result.solved:
+            self.solved_at = self.sequences
+            self.stop("solved", "")
+        return result
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def fit(self, *, final_evaluation: bool = True) -> str:
+        """Train until solved, a budget is spent, a callback stops, or a signal; return status.
+
+        ``final_evaluation``: a run that ends unsolved is judged once more on the source's full
+        evaluation set, so the verdict never rests on a training batch or a screen.
+        """
+        if self.status == "solved":
+            return self.status
+        self._start = time.perf_counter() - self.seconds
+        self._emit("on_start")
+        try:
+            with single_thread_blas(), self._signals():
+                self._loop()
+        except KeyboardInterrupt:  # a signal handler could not be installed (not main thread)
+            self.stop("interrupted", "interrupted by the user")
+        self.seconds = time.perf_counter() - self._start
+        if final_evaluation and self.status == "not solved":
+            self._final_evaluation()
+        if self.status == "not solved" and not self.source.has_criterion:
+            self.status = "finished"  # nothing to solve: the budget was the plan
+        self._emit("on_end")
+        return self.status
+
+    def _loop(self) -> None:
+        c = self.config
+        while not self._stopping:
+            why = self.limit_reached()
+            if why is not None:
+                self.why = why
+                return
+            row = self.train_step()
+            self._emit("on_step", row)
+            if self.status == "diverged":
+                return
+            self.rows.append(row)
+            if self.step % c.eval_every == 0:
+                result = self.evaluate(row)
+                self._emit("on_evaluate", row, result)
+            if self.signal is not None and not self._stopping:
+                self.stop("interrupted", f"stopped by signal {signal.Signals(self.signal).name}")
+
+    def _final_evaluation(self) -> None:
+        last = self.rows[-1] if self.rows else None
+        full = self.config.eval_size
+        if (
+            last is not None
+            and last.get("test_size") is not None
+            and (full is None or last["test_size"] == full)
+        ):
+            return  # the last evaluation already used the full set
+        self.evaluate(last, final=True)
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        """SIGINT/SIGTERM set a flag; the loop finishes its step, then stops cleanly."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: Any) -> None:
+            self.signal = signum
+
+        old = {s: signal.signal(s, handler) for s in _SIGNAL_STATUS}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    @property
+    def exit_status(self) -> int | None:
+        """The shell's exit code of the signal that stopped the run (130, 143), or None."""
+        return _SIGNAL_STATUS.get(self.signal) if self.signal is not None else None
