@@ -35,6 +35,10 @@ def state_parts(state: StateArg) -> list[np.ndarray]:
     """A state argument as a list of arrays: ``None -> []``, ``h -> [h]``, ``(h, c) -> [h, c]``.
 
     No checks: :meth:`RecurrentLayer.split_state` validates against a layer.
+
+    >>> h = np.zeros((1, 2, 3))
+    >>> state_parts(None), len(state_parts(h)), len(state_parts((h, h)))
+    ([], 1, 2)
     """
     if state is None:
         return []
@@ -138,7 +142,7 @@ class RecurrentLayer:
         for layer in range(self.num_layers):
             layer_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
             for d in range(self.num_directions):
-                local = cell.init_params(layer_in, self.hidden_size, gen, self.dtype)
+                local = cell.init_params(layer_in, self.hidden_size, rng=gen, dtype=self.dtype)
                 for name, value in local.items():
                     self.params[name + self._suffix(layer, d)] = value
 
@@ -168,6 +172,13 @@ class RecurrentLayer:
         Bottom layer first, as the forward pass runs; ``top_down=True`` for the backward pass.
         Directions run 0 then 1 within a layer; :attr:`LayerDirection.last` marks the end of a
         layer. The iteration is lazy, so a loop may compute what the next layer reads.
+
+        >>> import rnnlab
+        >>> lstm = rnnlab.LSTM(2, 3, num_layers=2, bidirectional=True)
+        >>> [(u.key, u.row, u.last) for u in lstm.directions(top_down=True)]
+        [('l1', 2, False), ('l1_reverse', 3, True), ('l0', 0, False), ('l0_reverse', 1, True)]
+        >>> sorted(lstm.direction(1, 1).params)
+        ['W_hh', 'W_xh', 'b_h']
         """
         if cache is not None:
             self._check_cache(cache)

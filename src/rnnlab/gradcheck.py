@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ._validate import as_rng, check_positive_float
-from .layers import RecurrentLayer, StateArg
+from .layers import RecurrentLayer, StateArg, state_parts
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
@@ -51,16 +51,11 @@ def numerical_gradients(
     return out
 
 
-def _states(state: StateArg) -> list[np.ndarray]:
-    if state is None:
-        return []
-    return list(state) if isinstance(state, tuple) else [state]
-
-
 def check_layer(
     layer: RecurrentLayer,
     x: np.ndarray,
     state: StateArg = None,
+    *,
     rng: int | np.random.Generator = 0,
     eps: float = 1e-6,
 ) -> dict[str, float]:
@@ -73,20 +68,20 @@ def check_layer(
     gen = as_rng(rng)
     y, s_T, cache = layer.forward(x, state)
     w_y = gen.standard_normal(y.shape).astype(layer.dtype)  # (T, B, D*H)
-    w_s = [gen.standard_normal(s.shape).astype(layer.dtype) for s in _states(s_T)]
+    w_s = [gen.standard_normal(s.shape).astype(layer.dtype) for s in state_parts(s_T)]
     dstate = tuple(w_s) if isinstance(s_T, tuple) else w_s[0]
     dx, dstate0, grads = layer.backward(w_y, cache, dstate)
 
     if state is None:
         state = layer.zero_state(x.shape[1])
-    state_parts = _states(state)
-    state_names = ["state"] if len(state_parts) == 1 else ["state.h", "state.c"]
+    parts = state_parts(state)
+    state_names = ["state"] if len(parts) == 1 else ["state.h", "state.c"]
 
     def loss() -> float:
         y_, s_, _ = layer.forward(x, state)
-        return float(np.sum(w_y * y_) + sum(np.sum(w * s) for w, s in zip(w_s, _states(s_))))
+        return float(np.sum(w_y * y_) + sum(np.sum(w * s) for w, s in zip(w_s, state_parts(s_))))
 
-    arrays = {**layer.params, "x": x, **dict(zip(state_names, state_parts))}
+    arrays = {**layer.params, "x": x, **dict(zip(state_names, parts))}
     numeric = numerical_gradients(loss, arrays, eps)
-    analytic = {**grads, "x": dx, **dict(zip(state_names, _states(dstate0)))}
+    analytic = {**grads, "x": dx, **dict(zip(state_names, state_parts(dstate0)))}
     return {name: relative_error(analytic[name], numeric[name]) for name in arrays}

@@ -254,7 +254,7 @@ def initialize(
 
     >>> import rnnlab
     >>> lstm = rnnlab.LSTM(2, 4, rng=0)
-    >>> _ = initialize(lstm.params, "orthogonal", 1, radius=0.9, forget_bias=1.0)
+    >>> _ = initialize(lstm.params, "orthogonal", rng=1, radius=0.9, forget_bias=1.0)
     >>> round(spectral_radius(lstm.params["W_hh_l0"][:4]), 6), float(lstm.params["b_h_l0"][4])
     (0.9, 1.0)
     """

@@ -30,7 +30,19 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._validate import check_array
+from ._validate import check_array, check_last
+from .activations import log_softmax, sigmoid, softmax
+
+__all__ = [
+    "LOSSES",
+    "get",
+    "log_softmax",
+    "mse",
+    "sigmoid",
+    "sigmoid_bce",
+    "softmax",
+    "softmax_cross_entropy",
+]
 
 LOSSES = ("mse", "bce", "ce")
 
@@ -43,14 +55,7 @@ def _weights(
     if mask is not None and last is not None:
         raise ValueError("mask, last: expected at most one of them, got both")
     if last is not None:
-        if not isinstance(last, np.ndarray) or last.dtype.kind not in "iu":
-            got = getattr(last, "dtype", type(last).__name__)
-            raise TypeError(f"last: expected an integer numpy array of time indices, got {got}")
-        check_array("last", last, ndim=1, shape=(B,))
-        if last.size and (last.min() < 0 or last.max() >= T):
-            raise ValueError(
-                f"last: expected indices in [0, {T - 1}], got range [{last.min()}, {last.max()}]"
-            )
+        check_last(last, T, B)
         w = np.zeros((T, B))
         w[last, np.arange(B)] = 1.0 / B
         return w
@@ -105,12 +110,6 @@ def mse(
     return loss, (w[:, :, None] * diff).astype(y.dtype, copy=False)
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """``1 / (1 + exp(-z))`` without overflow for large ``|z|``."""
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
 def sigmoid_bce(
     z: np.ndarray,
     targets: np.ndarray,
@@ -131,17 +130,6 @@ def sigmoid_bce(
     per = np.maximum(z, 0) - z * o + np.log1p(np.exp(-np.abs(z)))  # (T, B, K)
     loss = float(np.sum(w * per.sum(axis=2)))
     return loss, (w[:, :, None] * (sigmoid(z) - o)).astype(z.dtype, copy=False)
-
-
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """``log softmax`` over the last axis, shifted by the max for stability."""
-    s = z - z.max(axis=-1, keepdims=True)
-    return s - np.log(np.exp(s).sum(axis=-1, keepdims=True))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    """Softmax over the last axis."""
-    return np.exp(log_softmax(z))
 
 
 def _class_targets(o: object, z: np.ndarray, last: np.ndarray | None) -> np.ndarray:

@@ -18,32 +18,23 @@ layer's and readout's own arrays, so updating them in place updates the model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_rng, check_array, check_choice, check_positive_int
+from ._generate import FEEDBACK, GenerationCache, generate, generate_backward
+from ._validate import check_choice, check_instance, check_last
 from .layers import LayerCache, RecurrentLayer, StateArg
-from .readout import LOSS_ACTIVATION, Readout, ReadoutCache, readout_loss
+from .readout import Readout, ReadoutCache, check_loss_activation, readout_loss
 
-FEEDBACK = ("identity", "argmax", "sample")
-
-
-def _parts(state: StateArg) -> list[np.ndarray]:
-    if state is None:
-        return []
-    return list(state) if isinstance(state, tuple) else [state]
-
-
-def _check_last(last: np.ndarray, T: int, B: int) -> np.ndarray:
-    if not isinstance(last, np.ndarray) or last.dtype.kind not in "iu":
-        raise TypeError(f"last: expected an integer numpy array (B,), got {type(last).__name__}")
-    check_array("last", last, ndim=1, shape=(B,))
-    if last.size and (last.min() < 0 or last.max() >= T):
-        raise ValueError(
-            f"last: expected indices in [0, {T - 1}], got [{last.min()}, {last.max()}]"
-        )
-    return last
+__all__ = [
+    "FEEDBACK",
+    "EncoderDecoder",
+    "GenerationCache",
+    "ModelCache",
+    "SequenceModel",
+    "mask_from_last",
+]
 
 
 def mask_from_last(last: np.ndarray, T: int) -> np.ndarray:
@@ -62,30 +53,72 @@ class ModelCache:
     readout: ReadoutCache
 
 
-@dataclass
-class GenerationCache:
-    """Per-step caches of :meth:`SequenceModel.generate`, for :meth:`generate_backward`."""
-
-    layer: list[LayerCache] = field(default_factory=list)
-    readout: list[ReadoutCache] = field(default_factory=list)
-    feedback: str = "identity"
-    state_like: StateArg = None  # the structure of the state, to rebuild dL/d(state0)
-
-
 class SequenceModel:
-    """A recurrent layer (``rnnlab.RNN``/``LSTM``/``GRU``) with a :class:`Readout`.
+    r"""A recurrent layer with a :class:`~rnnlab.readout.Readout` on top: the whole network.
 
-    ``loss`` names the training loss (``"mse"``, ``"ce"``, ``"bce"``); it fixes the readout's
-    activation for ``ce`` (softmax) and ``bce`` (sigmoid), whose losses are taken from logits.
+    .. math::
+        h^t = \mathrm{layer}(x^t, h^{t-1}), \qquad y^t = \phi_y(W_{hy} h^t + b_y), \qquad
+        L = \frac{1}{T} \sum_t L^t(y^t, o^t)
+
+    where ``layer`` is an :class:`~rnnlab.RNN`, :class:`~rnnlab.LSTM` or :class:`~rnnlab.GRU`
+    stack (its docstring holds the cell's equations) and ``o^t`` the targets;
+    :mod:`rnnlab.losses` gives the exact averaging over steps, sequences and masks.
+
+    Parameters
+    ----------
+    layer : RecurrentLayer
+        The recurrent stack; its output width ``num_directions * H`` is the readout's input.
+    readout : Readout
+        ``hidden_size`` must equal the layer's output width.
+    loss : {"mse", "ce", "bce"}, default "mse"
+        The training loss; ``ce`` needs a ``softmax`` readout and ``bce`` a ``sigmoid`` one
+        (those losses are taken from the logits).
+
+    Inputs (:meth:`forward`)
+    ------------------------
+    x : ndarray (T, B, I)
+        Time-major inputs.
+    state : ndarray, tuple (h, c) or None
+        The layer's initial state, ``(num_layers * num_directions, B, H)`` each.
+
+    Outputs (:meth:`forward`)
+    -------------------------
+    y : ndarray (T, B, K)
+        Outputs at every step (:meth:`predict` with ``last`` picks each sequence's last one).
+    state : ndarray or tuple
+        The layer's final state.
+    cache : ModelCache
+        For :meth:`backward`; :meth:`loss_and_grads` runs forward, loss and BPTT in one call.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        The layer's parameters (``W_xh_l0``, ``W_hh_l0``, ``b_h_l0``, ...) then the readout's
+        (``W_hy (K, num_directions * H)``, ``b_y (K,)``); the live arrays, so in-place
+        updates change the model. Gradients come as a dict with the same keys.
+    layer : RecurrentLayer
+    readout : Readout
+    loss : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import rnnlab
+    >>> from rnnlab.model import SequenceModel
+    >>> from rnnlab.readout import Readout
+    >>> model = SequenceModel(rnnlab.LSTM(2, 8, rng=0), Readout(8, 1, rng=1), loss="mse")
+    >>> x = np.random.default_rng(0).standard_normal((10, 4, 2))  # (T, B, I)
+    >>> y, state, cache = model.forward(x)
+    >>> y.shape
+    (10, 4, 1)
+    >>> L, grads, _, _ = model.loss_and_grads(x, np.zeros((4, 1)), last=np.full(4, 9))
+    >>> sorted(grads) == sorted(model.params)
+    True
     """
 
     def __init__(self, layer: RecurrentLayer, readout: Readout, loss: str = "mse") -> None:
-        if not isinstance(layer, RecurrentLayer):
-            raise TypeError(
-                f"layer: expected an rnnlab recurrent layer, got {type(layer).__name__}"
-            )
-        if not isinstance(readout, Readout):
-            raise TypeError(f"readout: expected an rnnlab.readout.Readout, got {type(readout)}")
+        check_instance("layer", layer, RecurrentLayer, "an rnnlab recurrent layer")
+        check_instance("readout", readout, Readout, "an rnnlab.readout.Readout")
         width = layer.hidden_size * layer.num_directions
         if readout.hidden_size != width:
             raise ValueError(
@@ -95,11 +128,7 @@ class SequenceModel:
         self.layer = layer
         self.readout = readout
         self.loss = check_choice("loss", loss, ("mse", "ce", "bce"))
-        need = LOSS_ACTIVATION.get(loss)
-        if need is not None and readout.activation != need:
-            raise ValueError(
-                f"readout.activation: loss {loss!r} needs {need!r}, got {readout.activation!r}"
-            )
+        check_loss_activation(readout, loss)
         clash = set(layer.params) & set(readout.params)
         if clash:
             raise ValueError(f"params: layer and readout share names {sorted(clash)}")
@@ -141,7 +170,7 @@ class SequenceModel:
         y, _, _ = self.forward(x, state)
         if last is None:
             return y
-        last = _check_last(last, y.shape[0], y.shape[1])
+        last = check_last(last, y.shape[0], y.shape[1])
         return y[last, np.arange(y.shape[1])]  # (B, K)
 
     def backward(
@@ -187,6 +216,7 @@ class SequenceModel:
         steps: int,
         state: StateArg = None,
         feedback: str = "identity",
+        *,
         rng: int | np.random.Generator | None = None,
     ) -> tuple[np.ndarray, StateArg, GenerationCache]:
         """Run ``steps`` steps from the first input ``x0 (B, I)``, feeding each output back.
@@ -197,95 +227,14 @@ class SequenceModel:
         choices are not differentiable, so no gradient flows through them. Returns
         ``y (steps, B, K)``, the final state and a cache for :meth:`generate_backward`.
         """
-        return _generate(self.layer, self.readout, x0, steps, state, feedback, rng)
+        return generate(self.layer, self.readout, x0, steps, state, feedback, rng)
 
     def generate_backward(
         self, dy: np.ndarray, cache: GenerationCache, dstate: StateArg = None
     ) -> tuple[np.ndarray, StateArg, dict[str, np.ndarray]]:
         """``dL/dy (steps, B, K)`` -> ``dL/dx0 (B, I)``, dL/d(state0), grads (one flat dict)."""
-        dx0, ds0, lgrads, rgrads = _generate_backward(self.layer, self.readout, dy, cache, dstate)
+        dx0, ds0, lgrads, rgrads = generate_backward(self.layer, self.readout, dy, cache, dstate)
         return dx0, ds0, {**lgrads, **rgrads}
-
-
-def _one_hot(idx: np.ndarray, K: int, dtype: np.dtype) -> np.ndarray:
-    out = np.zeros((idx.shape[0], K), dtype=dtype)
-    out[np.arange(idx.shape[0]), idx] = 1.0
-    return out
-
-
-def _generate(
-    layer: RecurrentLayer,
-    readout: Readout,
-    x0: np.ndarray,
-    steps: int,
-    state: StateArg,
-    feedback: str,
-    rng: int | np.random.Generator | None,
-) -> tuple[np.ndarray, StateArg, GenerationCache]:
-    steps = check_positive_int("steps", steps)
-    feedback = check_choice("feedback", feedback, FEEDBACK)
-    check_array("x0", x0, ndim=2, dtype=layer.dtype, shape=(None, layer.input_size))
-    K = readout.output_size
-    if K != layer.input_size:
-        raise ValueError(
-            f"feedback: outputs are fed back as inputs, so output size {K} must equal "
-            f"input size {layer.input_size}"
-        )
-    if feedback == "sample":
-        if rng is None:
-            raise ValueError("rng: feedback='sample' needs an int seed or Generator, got None")
-        gen = as_rng(rng)
-    B = x0.shape[0]
-    if state is None:
-        state = layer.zero_state(B)
-    cache = GenerationCache(feedback=feedback, state_like=state)
-    ys = np.empty((steps, B, K), dtype=layer.dtype)  # (steps, B, K)
-    x_t = x0
-    for t in range(steps):
-        h, state, lc = layer.forward(x_t[None], state)  # h (1, B, D*H)
-        y, rc = readout.forward(h)  # (1, B, K)
-        cache.layer.append(lc)
-        cache.readout.append(rc)
-        ys[t] = y[0]
-        if feedback == "identity":
-            x_t = y[0]
-        elif feedback == "argmax":
-            x_t = _one_hot(np.argmax(y[0], axis=1), K, layer.dtype)
-        else:
-            p = np.clip(y[0].astype(np.float64), 0.0, None)
-            p /= p.sum(axis=1, keepdims=True)
-            u = gen.random((B, 1))
-            idx = np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), K - 1)
-            x_t = _one_hot(idx, K, layer.dtype)
-    return ys, state, cache
-
-
-def _generate_backward(
-    layer: RecurrentLayer,
-    readout: Readout,
-    dy: np.ndarray,
-    cache: GenerationCache,
-    dstate: StateArg,
-) -> tuple[np.ndarray, StateArg, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    steps = len(cache.layer)
-    if steps == 0:
-        raise ValueError("cache: expected the GenerationCache of a generate() call, got none")
-    B, K = cache.readout[0].y.shape[1:]
-    check_array("dy", dy, ndim=3, dtype=layer.dtype, shape=(steps, B, K))
-    lgrads = {k: np.zeros_like(v) for k, v in layer.params.items()}
-    rgrads = {k: np.zeros_like(v) for k, v in readout.params.items()}
-    dx_next = np.zeros((B, K), dtype=layer.dtype)  # dL/dx^{t+1}, flows into y^t
-    ds = dstate
-    for t in range(steps - 1, -1, -1):
-        dy_t = dy[t] + (dx_next if cache.feedback == "identity" else 0.0)  # (B, K)
-        dh, rg = readout.backward(dy_t[None], cache.readout[t])  # (1, B, D*H)
-        dx, ds, lg = layer.backward(dh, cache.layer[t], ds)  # dx (1, B, I)
-        for k in lgrads:
-            lgrads[k] += lg[k]
-        for k in rgrads:
-            rgrads[k] += rg[k]
-        dx_next = dx[0]
-    return dx_next, ds, lgrads, rgrads
 
 
 class EncoderDecoder:
@@ -306,8 +255,7 @@ class EncoderDecoder:
         loss: str = "mse",
     ) -> None:
         for name, lay in (("encoder", encoder), ("decoder", decoder)):
-            if not isinstance(lay, RecurrentLayer):
-                raise TypeError(f"{name}: expected an rnnlab recurrent layer, got {type(lay)}")
+            check_instance(name, lay, RecurrentLayer, "an rnnlab recurrent layer")
             if lay.bidirectional:
                 raise ValueError(
                     f"{name}: expected a unidirectional layer, got a bidirectional one"
@@ -371,11 +319,12 @@ class EncoderDecoder:
         x0: np.ndarray,
         steps: int,
         feedback: str = "identity",
+        *,
         rng: int | np.random.Generator | None = None,
     ) -> np.ndarray:
         """Encode ``x``, then generate ``steps`` outputs from the first decoder input ``x0``."""
         _, s_enc, _ = self.encoder.forward(x)
-        ys, _, _ = _generate(self.decoder, self.readout, x0, steps, s_enc, feedback, rng)
+        ys, _, _ = generate(self.decoder, self.readout, x0, steps, s_enc, feedback, rng)
         return ys
 
 

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import losses
+from . import activations, losses
 from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_int
 
-ACTIVATIONS = ("identity", "sigmoid", "tanh", "softmax")
 # The output activation each loss is taken through (``mse`` works with any of them).
 LOSS_ACTIVATION = {"bce": "sigmoid", "ce": "softmax"}
 
@@ -30,10 +29,56 @@ class ReadoutCache:
 
 
 class Readout:
-    """``y^t = phi_y(W_hy h^t + b_y)`` applied at every time step.
+    r"""The output layer ``y^t = phi_y(W_hy h^t + b_y)``, applied at every time step.
 
-    ``W_hy`` starts ``U(-1/sqrt(H), 1/sqrt(H))`` (PyTorch's ``nn.Linear`` default) and ``b_y`` at
-    zero.
+    .. math::
+        z^t = W_{hy} h^t + b_y, \qquad y^t = \phi_y(z^t)
+
+    with ``phi_y`` applied over the last axis (``softmax``) or element-wise (the others).
+
+    Parameters
+    ----------
+    hidden_size : int
+        Width ``H`` of ``h`` (``num_directions * H`` of a bidirectional layer).
+    output_size : int
+        Outputs ``K``.
+    activation : {"identity", "sigmoid", "tanh", "softmax"}, default "identity"
+        ``phi_y`` (see :mod:`rnnlab.activations`). Cross-entropy losses need ``softmax``
+        (``ce``) or ``sigmoid`` (``bce``) and are taken from the logits ``z``.
+    rng : int or numpy.random.Generator, keyword-only, default 0
+        Seed or generator for ``W_hy``.
+    dtype : numpy.float32 or numpy.float64, keyword-only, default float64
+
+    Inputs (:meth:`forward`)
+    ------------------------
+    h : ndarray (T, B, H)
+        Hidden states, e.g. a recurrent layer's output ``y``.
+
+    Outputs (:meth:`forward`)
+    -------------------------
+    y : ndarray (T, B, K)
+        ``phi_y(z)``.
+    cache : ReadoutCache
+        ``h``, ``z`` and ``y``; ``backward(dL/dy, cache)`` (or ``dL/dz`` with ``wrt="z"``)
+        returns ``dL/dh (T, B, H)`` and ``{"W_hy": (K, H), "b_y": (K,)}``.
+
+    Attributes
+    ----------
+    params : dict of str to ndarray
+        ``W_hy (K, H)``, starting ``U(-1/sqrt(H), 1/sqrt(H))``, and ``b_y (K,)``, starting at
+        zero: PyTorch's ``nn.Linear`` layout and default (``z = h @ W_hy.T + b_y``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnnlab.readout import Readout
+    >>> ro = Readout(4, 3, activation="softmax", rng=0)
+    >>> y, cache = ro.forward(np.ones((5, 2, 4)))  # (T, B, H)
+    >>> y.shape, bool(np.allclose(y.sum(axis=-1), 1.0))
+    ((5, 2, 3), True)
+    >>> dh, grads = ro.backward(np.ones_like(y), cache)
+    >>> dh.shape, grads["W_hy"].shape
+    ((5, 2, 4), (3, 4))
     """
 
     def __init__(
@@ -41,12 +86,14 @@ class Readout:
         hidden_size: int,
         output_size: int,
         activation: str = "identity",
+        *,
         rng: int | np.random.Generator = 0,
         dtype: object = np.float64,
     ) -> None:
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.output_size = check_positive_int("output_size", output_size)
-        self.activation = check_choice("activation", activation, ACTIVATIONS)
+        self._phi = activations.get(activation, kind="output")
+        self.activation = self._phi.name
         self.dtype = as_float_dtype(dtype)
         gen = as_rng(rng)
         k = 1.0 / np.sqrt(self.hidden_size)
@@ -62,13 +109,7 @@ class Readout:
 
     def phi(self, z: np.ndarray) -> np.ndarray:
         """``phi_y(z)`` over the last axis."""
-        if self.activation == "identity":
-            return z
-        if self.activation == "sigmoid":
-            return losses.sigmoid(z).astype(z.dtype, copy=False)
-        if self.activation == "tanh":
-            return np.tanh(z)
-        return losses.softmax(z)
+        return self._phi.f(z)
 
     def forward(self, h: np.ndarray) -> tuple[np.ndarray, ReadoutCache]:
         """``h (T, B, H) -> y (T, B, K)`` and a cache holding ``h``, ``z`` and ``y``."""
@@ -87,14 +128,7 @@ class Readout:
         """
         check_choice("wrt", wrt, ("y", "z"))
         dout = check_array("dout", dout, shape=cache.z.shape)
-        if wrt == "z" or self.activation == "identity":
-            dz = dout
-        elif self.activation == "sigmoid":
-            dz = dout * cache.y * (1.0 - cache.y)
-        elif self.activation == "tanh":
-            dz = dout * (1.0 - cache.y * cache.y)
-        else:  # softmax Jacobian-vector product: dz_k = y_k (dy_k - sum_j y_j dy_j)
-            dz = cache.y * (dout - np.sum(cache.y * dout, axis=-1, keepdims=True))
+        dz = dout if wrt == "z" else self._phi.backward(cache.y, dout)  # (T, B, K)
         K, H = self.output_size, self.hidden_size
         grads = {
             "W_hy": dz.reshape(-1, K).T @ cache.h.reshape(-1, H),  # (K, H)
@@ -102,6 +136,16 @@ class Readout:
         }
         dh = dz @ self.params["W_hy"]  # (T, B, H)
         return dh, grads
+
+
+def check_loss_activation(readout: Readout, loss: str) -> None:
+    """Raise unless ``readout``'s activation is the one ``loss`` is taken through."""
+    need = LOSS_ACTIVATION.get(loss)
+    if need is not None and readout.activation != need:
+        raise ValueError(
+            f"readout.activation: loss {loss!r} needs activation {need!r}, "
+            f"got {readout.activation!r}"
+        )
 
 
 def readout_loss(
@@ -119,12 +163,7 @@ def readout_loss(
     Returns ``(L, dL/dh (T, B, H), readout grads, y (T, B, K))``.
     """
     fn = losses.get(loss)
-    need = LOSS_ACTIVATION.get(loss)
-    if need is not None and readout.activation != need:
-        raise ValueError(
-            f"readout.activation: loss {loss!r} needs activation {need!r}, "
-            f"got {readout.activation!r}"
-        )
+    check_loss_activation(readout, loss)
     y, cache = readout.forward(h)
     if loss == "mse":
         value, dy = fn(y, targets, mask=mask, last=last)

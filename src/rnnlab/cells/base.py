@@ -64,7 +64,7 @@ class Cell(ABC):
         return {"W_xh": (G * H, I), "W_hh": (G * H, H), "b_h": (G * H,)}
 
     def init_params(
-        self, input_size: int, hidden_size: int, rng: np.random.Generator, dtype: np.dtype
+        self, input_size: int, hidden_size: int, *, rng: np.random.Generator, dtype: np.dtype
     ) -> Params:
         """PyTorch's default: every entry U(-1/sqrt(H), 1/sqrt(H))."""
         k = 1.0 / np.sqrt(hidden_size)
