@@ -36,8 +36,11 @@ def generate(
     steps: int,
     state: StateArg,
     feedback: str,
+    *,
     rng: int | np.random.Generator | None,
 ) -> tuple[np.ndarray, StateArg, GenerationCache]:
+    """Run ``steps`` steps from ``x0 (B, I)``, feeding each output back (see
+    :meth:`rnnlab.model.SequenceModel.generate`); returns ``y (steps, B, K)``, state, cache."""
     steps = check_positive_int("steps", steps)
     feedback = check_choice("feedback", feedback, FEEDBACK)
     check_array("x0", x0, ndim=2, dtype=layer.dtype, shape=(None, layer.input_size))
@@ -83,6 +86,7 @@ def generate_backward(
     cache: GenerationCache,
     dstate: StateArg,
 ) -> tuple[np.ndarray, StateArg, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``dL/dy (steps, B, K)`` -> ``dL/dx0 (B, I)``, dL/d(state0), layer grads, readout grads."""
     steps = len(cache.layer)
     if steps == 0:
         raise ValueError("cache: expected the GenerationCache of a generate() call, got none")

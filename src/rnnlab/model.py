@@ -227,7 +227,7 @@ class SequenceModel:
         choices are not differentiable, so no gradient flows through them. Returns
         ``y (steps, B, K)``, the final state and a cache for :meth:`generate_backward`.
         """
-        return generate(self.layer, self.readout, x0, steps, state, feedback, rng)
+        return generate(self.layer, self.readout, x0, steps, state, feedback, rng=rng)
 
     def generate_backward(
         self, dy: np.ndarray, cache: GenerationCache, dstate: StateArg = None
@@ -324,7 +324,7 @@ class EncoderDecoder:
     ) -> np.ndarray:
         """Encode ``x``, then generate ``steps`` outputs from the first decoder input ``x0``."""
         _, s_enc, _ = self.encoder.forward(x)
-        ys, _, _ = generate(self.decoder, self.readout, x0, steps, s_enc, feedback, rng)
+        ys, _, _ = generate(self.decoder, self.readout, x0, steps, s_enc, feedback, rng=rng)
         return ys
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_array
+from ..cells.base import block_slice
 
 SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z")}
 
@@ -33,7 +34,7 @@ def gate_statistics(
     H = gates.shape[2] // G
     out: dict[str, object] = {"eps": eps, "gates": {}}
     for k, name in enumerate(names):
-        v = gates[:, :, k * H : (k + 1) * H]
+        v = gates[:, :, block_slice(k, H)]
         if name in SIGMOID_GATES[family]:
             lo, hi = np.mean(v < eps), np.mean(v > 1.0 - eps)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validate import check_array
+from ..cells.base import gate_slice
 
 
 def spectrum(W: np.ndarray, imag_tol: float = 1e-9) -> dict[str, object]:
@@ -45,4 +46,4 @@ def recurrent_blocks(W_hh: np.ndarray, gates: tuple[str, ...]) -> dict[str, np.n
         raise ValueError(
             f"W_hh: expected shape ({len(gates)}*H, H) for gates {gates}, got {W_hh.shape}"
         )
-    return {g: W_hh[k * H : (k + 1) * H] for k, g in enumerate(gates)}
+    return {g: W_hh[gate_slice(gates, g, H)] for g in gates}
