@@ -119,9 +119,9 @@ def scale_spectral_radius(W: np.ndarray, rho: float) -> np.ndarray:
 
 
 def scale_recurrent_blocks(params: dict[str, np.ndarray], radius: float) -> dict[str, np.ndarray]:
-    """Rescale each ``(H, H)`` gate block of every ``W_hh*`` in ``params`` to spectral radius
-    ``radius``, in place and in the array's dtype.
+    """Rescale each ``(H, H)`` gate block of every ``W_hh*`` to spectral radius ``radius``.
 
+    In place and in the array's dtype.
     A gate block is its own small recurrent map, so each is scaled on its own (the stacked
     ``(G*H, H)`` matrix has no spectrum). ``H`` is read off the shape ``(G*H, H)``.
     Returns ``params``.
