@@ -9,9 +9,9 @@ import pytest
 import rnnlab
 from rnnlab import diagnostics as dg
 from rnnlab.cli import main
-from rnnlab.figures import diagnose, fresh_layer
 from rnnlab.gradcheck import relative_error
 from rnnlab.init import orthogonal
+from rnnlab.reports import diagnose, fresh_layer
 from tolerances import FD_REL, STEPWISE_REL
 
 EPS = 1e-6  # central-difference step

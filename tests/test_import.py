@@ -183,3 +183,78 @@ def test_import_scanner_sees_relative_and_nested_imports(tmp_path):
     finally:
         probe.unlink()
     assert "rnnlab.training" in found and "rnnlab.figures" in found
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """rnnlab module -> the rnnlab modules it imports (at any depth in the file, but not under
+    ``if TYPE_CHECKING:``); ``from . import sub`` counts as importing ``sub`` only."""
+    mods: dict[str, tuple[Path, bool]] = {}
+    for p in SRC.rglob("*.py"):
+        parts = list(p.relative_to(SRC.parent).with_suffix("").parts)
+        is_pkg = parts[-1] == "__init__"
+        mods[".".join(parts[:-1] if is_pkg else parts)] = (p, is_pkg)
+
+    def typing_only(tree: ast.AST) -> set[int]:
+        skip = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skip |= {id(n) for b in node.body for n in ast.walk(b)}
+        return skip
+
+    graph: dict[str, set[str]] = {}
+    for name, (path, is_pkg) in mods.items():
+        package = name.split(".") if is_pkg else name.split(".")[:-1]
+        tree = ast.parse(path.read_text())
+        skip = typing_only(tree)
+        found: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                mod = ".".join(base + ([node.module] if node.module else []))
+                subs = {f"{mod}.{a.name}" for a in node.names if f"{mod}.{a.name}" in mods}
+                found |= subs | ({mod} if len(subs) < len(node.names) else set())
+        edges = set()
+        for m in found:
+            while m and m not in mods:
+                m = m.rpartition(".")[0]
+            if m and m != name:
+                edges.add(m)
+        graph[name] = edges
+    return graph
+
+
+def test_no_import_circles():
+    graph = _module_graph()
+    assert "rnnlab.training.trainer" in graph["rnnlab.training.api"]  # the scanner sees edges
+    circles, done = [], set()
+
+    def walk(node: str, path: list[str]) -> None:
+        if node in path:
+            circles.append(path[path.index(node) :] + [node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph[node]):
+            walk(nxt, path + [node])
+        done.add(node)
+
+    for start in sorted(graph):
+        walk(start, [])
+    assert circles == []
+
+
+def test_figures_draw_only():
+    """The trainer draws its loss curve with rnnlab.figures, so figures import nothing above the
+    measures: no trainer, run folder, report or command line."""
+    graph = _module_graph()
+    above = ("rnnlab.training", "rnnlab.reports", "rnnlab.cli", "rnnlab.checkpoint")
+    bad = {
+        m: sorted(e for e in edges if e.startswith(above))
+        for m, edges in graph.items()
+        if m.startswith("rnnlab.figures")
+    }
+    assert {m: e for m, e in bad.items() if e} == {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from ..figures.report import SECTIONS, diagnose, fresh_layer
+from ..reports import SECTIONS, diagnose, fresh_layer
 
 _FRESH = ("model", "nonlinearity", "init", "radius", "hidden", "forget_bias", "input_size")
 

@@ -9,7 +9,7 @@
 - :mod:`.deep_mlp`: per-layer gradient norms of a deep MLP at initialisation (digits).
 - :mod:`.training`: explosion events in a run's gradient norms.
 
-No file is read or written here: :func:`rnnlab.figures.diagnose` runs these measures on a
+No file is read or written here: :func:`rnnlab.reports.diagnose` runs these measures on a
 layer or a run folder and writes the figures, ``diagnostics.json`` and ``report.md``.
 """
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from matplotlib import rcParams
 from matplotlib.figure import Figure
 
-from ..checkpoint import atomic_write_with
+from .._files import atomic_write_with
 
 DPI = 110
 COLORS = rcParams["axes.prop_cycle"].by_key()["color"]

@@ -1,6 +1,6 @@
 """Figures of the diagnostics: one function per figure, each writes a PNG atomically.
 
-Each takes the record :func:`rnnlab.figures.report.diagnose` stores in ``diagnostics.json``.
+Each takes the record :func:`rnnlab.reports.diagnose` stores in ``diagnostics.json``.
 Norms that span more than float64's range (3^1000) are plotted as their log10 on a linear axis
 whose ticks read ``10^n``: the picture of a log axis without overflow.
 """

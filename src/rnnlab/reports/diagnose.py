@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from .._files import atomic_write_text
 from .._validate import as_rng, check_choice, check_positive_float, check_positive_int
 from ..activations import get as get_activation
-from ..checkpoint import atomic_write_text
 from ..diagnostics import (
     LSTMJacobians,
     bound_log10,
@@ -46,10 +46,10 @@ from ..diagnostics import (
     step_jacobians,
     training_gradients,
 )
+from ..figures import diagnostics as plots
+from ..figures.training import read_metrics
 from ..layers import GRU, LSTM, RNN, RecurrentLayer
-from . import diagnostics as plots
-from ._report_text import SECTIONS, markdown, to_jsonable
-from .training import read_metrics
+from ._diagnose_text import SECTIONS, markdown, to_jsonable
 
 __all__ = ["FIGURES", "SECTIONS", "diagnose", "fresh_layer"]
 
@@ -141,7 +141,7 @@ def _describe(layer: RecurrentLayer) -> str:
 def _run_inputs(run: Any, batch: int, gen: np.random.Generator):
     """A batch of the run's task, forward through the model, and dL/dh from the task's loss."""
     from ..readout import readout_loss
-    from ..training.config import make_task
+    from ..training import make_task
 
     task = make_task(run.config)
     b = task.sample(batch, gen, split="test")
