@@ -49,6 +49,7 @@ from ..diagnostics import (
 from ..figures import diagnostics as plots
 from ..figures.training import read_metrics
 from ..layers import GRU, LSTM, RNN, RecurrentLayer
+from ..training.config import INITS, MODELS
 from ._diagnose_text import SECTIONS, markdown, to_jsonable
 
 __all__ = ["FIGURES", "SECTIONS", "diagnose", "fresh_layer"]
@@ -63,8 +64,6 @@ FIGURES = {
     "deep_mlp": "deep-mlp.png",
     "training": "training-gradients.png",
 }
-MODELS = ("rnn", "lstm", "gru")
-INITS = ("default", "uniform", "xavier", "orthogonal", "identity")
 
 
 def fresh_layer(
@@ -83,7 +82,7 @@ def fresh_layer(
     ``radius`` rescales each ``(H, H)`` block of ``W_hh`` to that spectral radius;
     ``init="default"`` keeps PyTorch's U(+-1/sqrt(H)) (then rescaled if ``radius`` is given).
     """
-    from ..init import initialize, scale_spectral_radius
+    from ..init import initialize, scale_recurrent_blocks, set_gate_bias
 
     model = check_choice("model", model, MODELS)
     init = check_choice("init", init, INITS)
@@ -102,15 +101,12 @@ def fresh_layer(
     if model != "lstm" and forget_bias is not None:
         raise ValueError(f"forget_bias: only an LSTM has a forget gate, got model={model!r}")
     if init != "default":
-        initialize(layer.params, init, gen, radius=radius, forget_bias=forget_bias, cell=model)
+        initialize(layer.params, init, rng=gen, radius=radius, forget_bias=forget_bias, cell=model)
     else:
         if radius is not None:
-            W = layer.params["W_hh_l0"]
-            H = hidden
-            for g in range(W.shape[0] // H):
-                W[g * H : (g + 1) * H] = scale_spectral_radius(W[g * H : (g + 1) * H], radius)
+            scale_recurrent_blocks(layer.params, radius)
         if forget_bias is not None:
-            layer.params["b_h_l0"][hidden : 2 * hidden] = forget_bias
+            set_gate_bias(layer.params, layer.cell, "f", forget_bias, name="forget_bias")
     return layer
 
 
