@@ -28,6 +28,7 @@ _FIELDS = {
     "clip": "clip",
     "clip_value": "clip_value",
     "tbptt": "tbptt",
+    "omega": "omega",
     "init": "init",
     "radius": "radius",
     "forget_bias": "forget_bias",
@@ -87,6 +88,12 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
 @click.option("--clip-value", type=float, default=None, help="Clip each gradient entry.  [off]")
 @click.option(
     "--tbptt", type=int, default=None, help="Truncated BPTT chunk length l.  [off: full BPTT]"
+)
+@click.option(
+    "--omega",
+    type=float,
+    default=None,
+    help="Weight alpha of Pascanu et al.'s Omega regulariser on W_hh.  [off]",
 )
 @click.option(
     "--init",

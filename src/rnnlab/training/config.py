@@ -62,6 +62,7 @@ class TrainConfig:
     clip: float | None = 1.0  # gradient-norm threshold (Pascanu et al. 2013, Alg. 1); None: off
     clip_value: float | None = None  # clip each gradient entry to [-v, v]; None: off
     tbptt: int | None = None  # truncated BPTT chunk length l; None: full BPTT
+    omega: float | None = None  # weight alpha of Pascanu et al.'s Omega on W_hh; None: off
     init: str = (
         "default"  # default (PyTorch's U(+-1/sqrt(H))) | uniform | xavier | orthogonal | identity
     )
@@ -125,6 +126,12 @@ def validate_config(c: TrainConfig) -> TrainConfig:
     for name in ("forget_bias", "input_bias"):
         if getattr(c, name) is not None:
             check_finite_float(name, getattr(c, name))
+    if c.omega is not None:
+        check_finite_float("omega", c.omega)
+        if c.omega < 0:
+            raise ValueError(f"omega: expected a weight >= 0, got {c.omega}")
+        if c.tbptt is not None:
+            raise ValueError(f"omega: expected full BPTT (tbptt unset), got tbptt={c.tbptt}")
     if isinstance(c.seed, bool) or not isinstance(c.seed, int) or c.seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {c.seed!r}")
     if not isinstance(c.task_kwargs, dict):
@@ -237,7 +244,8 @@ def config_from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
     for f in dataclasses.fields(TrainConfig):
         if d.get(f.name) is False and f.default is not None and not isinstance(f.default, bool):
             d[f.name] = None  # "off", see config_to_dict
-    for name in ("lr", "clip", "clip_value", "radius", "time_budget", "forget_bias", "input_bias"):
+    floats = ("lr", "clip", "clip_value", "radius", "time_budget", "forget_bias", "input_bias")
+    for name in (*floats, "omega"):
         if isinstance(d.get(name), int) and not isinstance(d.get(name), bool):
             d[name] = float(d[name])  # TOML writes 1.0 as a float but people write 1
     return validate_config(TrainConfig(**d))

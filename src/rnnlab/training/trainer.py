@@ -94,6 +94,7 @@ class Trainer:
         self.last_accuracy: float | None = None  # test accuracy of the last evaluation
         self.state: Any = None  # the hidden state a stateful source carries between batches
         self.signal: int | None = None  # the signal that interrupted the run
+        self.omega: float | None = None  # Omega of the last batch (config.omega set)
         self.saved_step = 0
         self.checkpoint_path = None
         self._stopping = False
@@ -191,6 +192,11 @@ class Trainer:
         c, state = self.config, (self.state if b.carry else None)
         if c.tbptt is None:
             value, grads, y, s_T = bptt.full_bptt(self.model, self.source, b, state)
+            if c.omega:  # Pascanu et al. (2013): alpha * dOmega/dW_hh joins before clipping
+                from ..regularizers import add_omega
+
+                kw = b.loss_kwargs(self.source.target)
+                self.omega = add_omega(self.model, b.x, b.y, c.omega, grads, state=state, **kw)
             norm = self._update(grads)
         else:
             chunks = bptt.tbptt_chunks(self.model, self.source, b, c.tbptt, state)
