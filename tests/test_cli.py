@@ -86,14 +86,14 @@ def test_existing_out_refused_then_force_and_resume(tmp_path, capsys):
     assert code == 2 and "not empty" in err and len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     code, stdout, _ = _run(capsys, ["train", *TINY, "--steps", "3", "--out", str(out), "--force"])
-    assert code == 0 and "run folder" in stdout
+    assert code == 1 and "run folder" in stdout  # 1: not solved within the budget
     assert {"config.toml", "metrics.csv", "model.safetensors", "loss-curve.png"} <= {
         p.name for p in out.iterdir()
     }
     code, stdout, _ = _run(
         capsys, ["train", "--resume", "--steps", "6", "--out", str(out), "--quiet"]
     )
-    assert code == 0
+    assert code == 1
     assert (out / "metrics.csv").read_text().splitlines()[-1].startswith("6,")
     code, _, err = _run(capsys, ["train", "--resume", "--lr", "1", "--out", str(out)])
     assert code == 2 and "resume" in err
@@ -107,7 +107,7 @@ def test_gate_biases_and_screen_size_reach_the_saved_run(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["--forget-bias", "2", "--input-bias", "-3", "--screen-size", "8", "--steps", "1"]
     code, _, _ = _run(capsys, ["train", *TINY, "--model", "lstm", *args, "--out", str(out)])
-    assert code == 0
+    assert code == 1  # one step: not solved
     run = load_run(out)
     c = run.config
     assert (c.forget_bias, c.input_bias, c.screen_size) == (2.0, -3.0, 8)
@@ -119,7 +119,7 @@ def test_task_options_become_task_settings(tmp_path, capsys):
     out = tmp_path / "run"
     argv = ["train", "--task", "temporal_order", "--task-option", "symbols=3", "--steps", "1"]
     code, _, _ = _run(capsys, [*argv, "--eval-size", "8", "--quiet", "--out", str(out)])
-    assert code == 0
+    assert code == 1  # one step: not solved
     run = load_run(out)
     assert run.config.task_kwargs == {"symbols": 3}
     assert run.model.readout.params["W_hy"].shape[0] == 8  # 2**3 classes

@@ -263,7 +263,7 @@ def test_final_verdict_rests_on_the_full_test_set(tmp_path):
     [
         (False, True, [8], "not solved"),  # a failed screen never draws the full set
         (True, False, [8, 16], "not solved"),  # only the full set may declare success
-        (True, True, [8, 16], "solved"),
+        (True, True, [8, 16, 2560], "solved"),  # ... and only the task's own 2,560 sequences
     ],
 )
 def test_screened_evaluation(monkeypatch, screen_passes, full_passes, sizes, status):

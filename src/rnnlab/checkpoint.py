@@ -9,6 +9,7 @@ either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -36,7 +37,17 @@ CONFIG_FILE = "config.toml"
 METRICS_FILE = "metrics.csv"
 CURVE_FILE = "loss-curve.png"
 _META_KEY = "rnnlab"  # the one metadata entry; its value is JSON
-_FORMAT = 1
+_FORMAT = 2  # 2: the header holds a SHA-256 of the tensors (format 1 had none)
+
+
+def tensors_sha256(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
 
 
 def _flatten(tree: Any, prefix: str, arrays: dict[str, np.ndarray], rest: dict[str, Any]) -> None:
@@ -92,7 +103,13 @@ def save_checkpoint(
         _flatten({"extra": extra}, "", arrays, rest)
     # safetensors stores 0-d arrays as shape (1,); remember which ones to restore their shape.
     scalars = sorted(k for k, a in arrays.items() if a.ndim == 0)
-    header = {"format": _FORMAT, "leaves": rest, "scalars": scalars, "metadata": metadata or {}}
+    header = {
+        "format": _FORMAT,
+        "leaves": rest,
+        "scalars": scalars,
+        "metadata": metadata or {},
+        "sha256": tensors_sha256(arrays),
+    }
     try:
         text = json.dumps(header, allow_nan=True)
     except TypeError as exc:
@@ -116,24 +133,35 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint: no such file {str(path)!r}")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"checkpoint: cannot read {str(path)!r} ({exc.strerror})") from None
     try:
         arrays = _st_load(raw)
         header_len = int.from_bytes(raw[:8], "little")
         st_meta = json.loads(raw[8 : 8 + header_len]).get("__metadata__") or {}
         header = json.loads(st_meta[_META_KEY])
-    except (SafetensorError, ValueError, KeyError, json.JSONDecodeError) as exc:
+        scalars = list(header.get("scalars", []))
+        metadata = dict(header["metadata"])
+    except (SafetensorError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"checkpoint: {str(path)!r} is not an rnnlab checkpoint ({exc})") from None
     arrays = {k: np.array(v) for k, v in arrays.items()}
-    for k in header.get("scalars", []):
+    for k in scalars:
         if k in arrays:
             arrays[k] = arrays[k].reshape(())
+    want = header.get("sha256")
+    if want is not None and tensors_sha256(arrays) != want:
+        raise ValueError(
+            f"checkpoint: {str(path)!r} is corrupt: its tensors do not match the SHA-256 written "
+            "with them"
+        )
     tree = _unflatten(arrays, header.get("leaves", {}))
     if "params" not in tree:
         raise ValueError(f"checkpoint: {str(path)!r} holds no parameters")
     return Checkpoint(
         params=tree["params"],
         optimizer_state=tree.get("optim"),
-        metadata=header["metadata"],
+        metadata=metadata,
         extra=tree.get("extra", {}),
     )

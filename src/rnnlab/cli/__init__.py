@@ -13,7 +13,7 @@ import sys
 import click
 
 # Sub-command modules; each defines a click command named ``command``.
-_COMMANDS = ("tour", "tasks", "train", "evaluate", "demo", "bench", "diagnose")
+_COMMANDS = ("tour", "tasks", "train", "evaluate", "demo", "bench", "diagnose", "forecast")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,19 +27,26 @@ for _name in _COMMANDS:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 failure, 2 bad input)."""
+    """Run the command line; return the exit status (0 ok, 2 bad input; a command may say more,
+    e.g. ``rnnlab train``'s verdicts)."""
     try:
-        cli.main(args=argv, prog_name="rnnlab", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="rnnlab", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("rnnlab: aborted", err=True)
         return 1
     except click.ClickException as exc:  # usage errors: unknown option, bad choice, ...
         click.echo(f"rnnlab: error: {exc.format_message()}", err=True)
         return exc.exit_code
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # OSError: a path that cannot be written
         click.echo(f"rnnlab: error: {exc}", err=True)
         return 2
-    return 0
+    except MemoryError:
+        click.echo("rnnlab: error: not enough memory for these sizes", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("rnnlab: interrupted", err=True)
+        return 130
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -145,6 +145,13 @@ def command(
     """Train a model on a task; stop when the task's criterion is met or a budget runs out.
 
     Writes the run folder: config.toml, metrics.csv, model.safetensors, loss-curve.png.
+    Ctrl-C (SIGINT) or SIGTERM finishes the current step, writes a consistent checkpoint and
+    stops; --resume continues it bit for bit.
+
+    \b
+    Exit status: 0 solved (or finished / stopped early where there is nothing to solve),
+    1 not solved within the budget, 2 bad input, 3 diverged, 130 / 143 interrupted by
+    SIGINT / SIGTERM.
     """
     given = {_FIELDS[k]: v for k, v in opts.items() if v is not None}
     if no_clip:
@@ -172,8 +179,7 @@ def command(
     run = train(cfg, progress=not quiet, resume=resume, force=force, log=click.echo)
     if run.out is not None:
         click.echo(f"run folder: {run.out}")
-    if run.status == "diverged":
-        ctx.exit(1)
+    ctx.exit(run.exit_code)
 
 
 def parse_task_options(items: tuple[str, ...]) -> dict:

@@ -107,24 +107,35 @@ class TaskSource(DataSource):
     ) -> Evaluation:
         """The screened evaluation at ``step``.
 
-        A full test set of ``size`` sequences costs as much as many training steps, so a quick
-        check on ``screen`` fresh sequences comes first. Only when the check meets the task's
-        criterion is the full set drawn, and only the full set can declare the task solved; the
-        returned accuracy and loss are those of the last set evaluated.
+        A full test set costs as much as many training steps, so a quick check on ``screen``
+        fresh sequences comes first, then ``size`` (the trainer's ``eval_size``), and the full
+        set is drawn only when the smaller one meets the task's criterion. Only the task's own
+        test set (``task.test_size`` sequences) can declare it solved, whatever ``size`` and
+        ``screen`` are: a smaller ``size`` only screens. The returned accuracy and loss are those
+        of the last set evaluated.
         """
-        size = size or int(self.task.test_size)
-        if screen is not None and screen < size:
-            acc, loss, ok = evaluate_model(model, self.task, screen, eval_rng(seed, step))
+        full = int(self.task.test_size)
+        size = size or full
+        levels = [] if screen is None or screen >= size else [(screen, eval_rng(seed, step))]
+        levels.append((size, eval_rng(seed, step, full=True)))
+        if size < full:
+            levels.append((full, eval_rng(seed, step, level=3)))
+        for n, rng in levels:
+            acc, loss, ok = evaluate_model(model, self.task, n, rng)
             if not ok:
-                return Evaluation(loss=loss, size=screen, solved=False, accuracy=acc)
-        acc, loss, ok = evaluate_model(model, self.task, size, eval_rng(seed, step, full=True))
-        return Evaluation(loss=loss, size=size, solved=ok, accuracy=acc)
+                break
+        return Evaluation(loss=loss, size=n, solved=ok and n >= full, accuracy=acc)
 
 
-def eval_rng(seed: int, step: int, full: bool = False) -> np.random.Generator:
+def eval_rng(
+    seed: int, step: int, full: bool = False, level: int | None = None
+) -> np.random.Generator:
     """The test stream of the evaluation at ``step``: independent of training and of every other
-    evaluation (the screen and the full set of one step are independent of each other too)."""
-    return np.random.default_rng(np.random.SeedSequence([seed, 2 if full else 1, step]))
+    evaluation (the screen, the ``eval_size`` set and the task's own test set of one step are
+    independent of each other too). ``level`` overrides the stream's tag (1 screen, 2 the
+    ``eval_size`` set, 3 the task's test set when it is larger)."""
+    tag = level if level is not None else (2 if full else 1)
+    return np.random.default_rng(np.random.SeedSequence([seed, tag, step]))
 
 
 def evaluate_model(

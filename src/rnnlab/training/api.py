@@ -9,16 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import checkpoint as ckpt
 from .._validate import check_positive_int
 from ..data import DataSource, TaskSource
 from ..data.tasks import eval_rng
 from ..model import SequenceModel
 from .build import build_model
 from .callbacks import Callback, default_callbacks
-from .config import TrainConfig, make_source, read_config, resolve_config, validate_config
-from .runs import RunFolder, check_out_dir, load_run, read_metric_rows
+from .config import TrainConfig, make_source, resolve_config, validate_config
+from .runs import RunFolder, check_out_dir, load_run, read_metric_rows, read_run
 from .trainer import Trainer, single_thread_blas
+
+# The command line's exit status for each way a run ends (2 is bad input; a signal gives the
+# shell's 128 + signal number: 130 for SIGINT, 143 for SIGTERM).
+EXIT_STATUS = {"solved": 0, "finished": 0, "stopped": 0, "not solved": 1, "diverged": 3}
 
 
 @dataclass
@@ -42,6 +45,14 @@ class Run:
     @property
     def solved(self) -> bool:
         return self.status == "solved"
+
+    @property
+    def exit_code(self) -> int:
+        """0 solved / finished / stopped early, 1 not solved, 3 diverged, 130 / 143 interrupted
+        by SIGINT / SIGTERM (a consistent checkpoint was written; ``resume`` continues)."""
+        if self.exit_status is not None:
+            return self.exit_status
+        return EXIT_STATUS.get(self.status, 1)
 
     @property
     def task(self) -> Any:
@@ -94,7 +105,7 @@ def train(
     saved = None
     if resume:
         assert out is not None
-        saved_cfg = read_config(out / ckpt.CONFIG_FILE)
+        saved_cfg, saved = read_run(out)
         config = dataclasses.replace(
             saved_cfg,
             steps=config.steps if config.steps is not None else saved_cfg.steps,
@@ -104,7 +115,6 @@ def train(
             else saved_cfg.time_budget,
             out=str(out),
         )
-        saved = ckpt.load_checkpoint(out / ckpt.MODEL_FILE)
     source = make_source(config, data)
     c = resolve_config(config, source)
     if source.train_size is not None and c.batch > source.train_size:

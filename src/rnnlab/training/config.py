@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import os
 import sys
@@ -249,6 +251,17 @@ def config_from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
         if isinstance(d.get(name), int) and not isinstance(d.get(name), bool):
             d[name] = float(d[name])  # TOML writes 1.0 as a float but people write 1
     return validate_config(TrainConfig(**d))
+
+
+# What a resumed run may change: its budgets (and the folder may move). Everything else is the
+# run's identity, hashed into every checkpoint.
+RESUMABLE = ("steps", "max_sequences", "time_budget", "out")
+
+
+def config_sha256(c: TrainConfig) -> str:
+    """SHA-256 of the config's identity: every setting but :data:`RESUMABLE`."""
+    d = {k: v for k, v in config_to_dict(c).items() if k not in RESUMABLE}
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
 def read_config(path: str | os.PathLike) -> TrainConfig:

@@ -19,7 +19,7 @@ from .. import checkpoint as ckpt
 from .._files import atomic_write_text, remove_orphans
 from ..model import SequenceModel
 from .build import build_model
-from .config import TrainConfig, read_config
+from .config import TrainConfig, config_sha256, read_config
 
 RUN_FILES = (ckpt.CONFIG_FILE, ckpt.METRICS_FILE, ckpt.MODEL_FILE, ckpt.CURVE_FILE)
 METRIC_COLUMNS = (
@@ -162,6 +162,21 @@ class LoadedRun:
         return self.path / ckpt.CONFIG_FILE
 
 
+def read_run(run_dir: Path) -> tuple[TrainConfig, ckpt.Checkpoint]:
+    """A run folder's config and checkpoint, checked against each other: the checkpoint records
+    a hash of the config it was trained with, and an edited, truncated or swapped
+    ``config.toml`` is an error naming the file, never a silent load."""
+    config = read_config(run_dir / ckpt.CONFIG_FILE)
+    saved = ckpt.load_checkpoint(run_dir / ckpt.MODEL_FILE)
+    want = saved.metadata.get("config_sha256")
+    if want is not None and config_sha256(config) != want:
+        raise ValueError(
+            f"config: {str(run_dir / ckpt.CONFIG_FILE)!r} is not the config "
+            f"{ckpt.MODEL_FILE} was trained with (edited, truncated or from another run)"
+        )
+    return config, saved
+
+
 def load_run(path: str | os.PathLike) -> LoadedRun:
     """Load a run folder: ``config.toml`` -> TrainConfig, ``model.safetensors`` -> model.
 
@@ -176,8 +191,7 @@ def load_run(path: str | os.PathLike) -> LoadedRun:
         raise FileNotFoundError(
             f"run: {str(run_dir)!r} has no {ckpt.CONFIG_FILE}; is it a run folder?"
         )
-    config = read_config(run_dir / ckpt.CONFIG_FILE)
-    saved = ckpt.load_checkpoint(run_dir / ckpt.MODEL_FILE)
+    config, saved = read_run(run_dir)
     model = build_model(config)
     model.load_params(saved.params)
     return LoadedRun(run_dir, config, model, saved.metadata, saved.optimizer_state)

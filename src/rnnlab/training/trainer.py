@@ -26,7 +26,7 @@ from ..tasks.base import Batch
 from . import bptt
 from .build import seed_streams
 from .callbacks import Callback
-from .config import TrainConfig, config_to_dict
+from .config import TrainConfig, config_sha256, config_to_dict
 from .runs import METRIC_COLUMNS
 
 _SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # the shell's exit codes for them
@@ -115,6 +115,7 @@ class Trainer:
             "task": self.config.task,
             "model": self.config.model,
             "config": config_to_dict(self.config),
+            "config_sha256": config_sha256(self.config),
         }
 
     def carried_arrays(self) -> dict[str, np.ndarray]:
