@@ -20,7 +20,7 @@ are 0-based with ``B`` at 0. Solved: all 2,560 fresh test sequences correct.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -103,7 +103,8 @@ class TemporalOrderTask(Task):
 class TemporalOrder3Task(TemporalOrderTask):
     """Hochreiter & Schmidhuber 1997, Exp. 6b: three relevant symbols, eight classes."""
 
-    symbols: int = 3
+    # Fixed, not a setting: `temporal_order_3` with symbols=2 would silently be Exp. 6a.
+    symbols: int = field(default=3, init=False)
 
     name: ClassVar[str] = "temporal_order_3"
     source: ClassVar[str] = "Hochreiter & Schmidhuber 1997, Exp. 6b (temporal order, 3 symbols)"
