@@ -21,6 +21,7 @@ class GenerationCache:
     readout: list[ReadoutCache] = field(default_factory=list)
     feedback: str = "identity"
     state_like: StateArg = None  # the structure of the state, to rebuild dL/d(state0)
+    indices: np.ndarray | None = None  # (steps, B) classes fed back ("argmax" / "sample")
 
 
 def _one_hot(idx: np.ndarray, K: int, dtype: np.dtype) -> np.ndarray:
@@ -59,6 +60,8 @@ def generate(
         state = layer.zero_state(B)
     cache = GenerationCache(feedback=feedback, state_like=state)
     ys = np.empty((steps, B, K), dtype=layer.dtype)  # (steps, B, K)
+    if feedback != "identity":
+        cache.indices = np.empty((steps, B), dtype=np.int64)
     x_t = x0
     for t in range(steps):
         h, state, lc = layer.forward(x_t[None], state)  # h (1, B, D*H)
@@ -69,12 +72,14 @@ def generate(
         if feedback == "identity":
             x_t = y[0]
         elif feedback == "argmax":
-            x_t = _one_hot(np.argmax(y[0], axis=1), K, layer.dtype)
+            cache.indices[t] = np.argmax(y[0], axis=1)
+            x_t = _one_hot(cache.indices[t], K, layer.dtype)
         else:
             p = np.clip(y[0].astype(np.float64), 0.0, None)
             p /= p.sum(axis=1, keepdims=True)
             u = gen.random((B, 1))
             idx = np.minimum((np.cumsum(p, axis=1) < u).sum(axis=1), K - 1)
+            cache.indices[t] = idx
             x_t = _one_hot(idx, K, layer.dtype)
     return ys, state, cache
 

@@ -225,7 +225,8 @@ class SequenceModel:
         ``"argmax"`` / ``"sample"``: ``x^{t+1}`` is the one-hot of the argmax of ``y^t`` or of a
         class drawn from ``y^t`` (probabilities, e.g. a softmax readout; needs ``rng``); these
         choices are not differentiable, so no gradient flows through them. Returns
-        ``y (steps, B, K)``, the final state and a cache for :meth:`generate_backward`.
+        ``y (steps, B, K)``, the final state and a cache for :meth:`generate_backward`; with
+        ``"argmax"`` / ``"sample"`` the cache's ``indices (steps, B)`` are the classes chosen.
         """
         return generate(self.layer, self.readout, x0, steps, state, feedback, rng=rng)
 

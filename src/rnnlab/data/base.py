@@ -20,6 +20,7 @@ every checkpoint, so a resumed run draws the same batches as an uninterrupted on
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -180,6 +181,11 @@ def register_loader(kind: str, loader: Any) -> None:
 def load_source(spec: dict[str, Any]) -> DataSource:
     """Rebuild a source from the spec a run's config recorded; see :func:`register_loader`."""
     kind = spec.get("kind")
+    if kind not in _LOADERS and isinstance(kind, str) and kind.isidentifier():
+        try:  # a source of kind K registers its loader when rnnlab.K is imported
+            importlib.import_module(f"rnnlab.{kind}")
+        except ImportError:
+            pass
     loader = _LOADERS.get(kind)  # type: ignore[arg-type]
     if loader is None:
         raise ValueError(
