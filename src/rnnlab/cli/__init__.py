@@ -13,7 +13,17 @@ import sys
 import click
 
 # Sub-command modules; each defines a click command named ``command``.
-_COMMANDS = ("tour", "tasks", "train", "evaluate", "demo", "bench", "diagnose", "forecast")
+_COMMANDS = (
+    "tour",
+    "tasks",
+    "train",
+    "evaluate",
+    "demo",
+    "bench",
+    "diagnose",
+    "forecast",
+    "sweep",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
