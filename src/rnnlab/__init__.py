@@ -32,6 +32,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "optim": ("rnnlab.optim", None),
     "readout": ("rnnlab.readout", None),
     "tasks": ("rnnlab.tasks", None),
+    "text": ("rnnlab.text", None),
     "tour": ("rnnlab.tour", None),
     "training": ("rnnlab.training", None),
     # layers and cells

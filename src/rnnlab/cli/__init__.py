@@ -23,6 +23,8 @@ _COMMANDS = (
     "diagnose",
     "forecast",
     "sweep",
+    "sample",
+    "inspect",
 )
 
 

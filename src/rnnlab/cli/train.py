@@ -43,6 +43,8 @@ _FIELDS = {
     "seed": "seed",
     "dtype": "dtype",
     "out": "out",
+    "epochs": "epochs",
+    "patience": "patience",
 }
 _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may change
 
@@ -138,6 +140,38 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
     "--force", is_flag=True, default=False, help="Overwrite the run files in an existing --out."
 )
 @click.option("--quiet", is_flag=True, default=False, help="No progress bar.")
+@click.option(
+    "--text",
+    "text_paths",
+    multiple=True,
+    metavar="PATH [PATH ...]",
+    help="Train a character model on these files or folders (recursive), or 'stdlib' (this "
+    "Python's standard library); --length is then the chunk length T.  [see README, Text]",
+)
+@click.argument("more_paths", nargs=-1, metavar="")
+@click.option("--glob", type=str, default=None, help="Text: file-name pattern, e.g. '*.py'.")
+@click.option(
+    "--val-fraction", type=float, default=None, help="Text: held-out share, from the end. [0.05]"
+)
+@click.option(
+    "--encoding-errors",
+    type=click.Choice(["strict", "replace"]),
+    default=None,
+    help="Text: non-UTF-8 bytes are an error (exit 2), or become U+FFFD.  [strict]",
+)
+@click.option(
+    "--reset-every",
+    type=int,
+    default=None,
+    help="Text: every this many chunks a stream restarts from a zero state.  [20]",
+)
+@click.option("--epochs", type=int, default=None, help="Passes over the data at most.")
+@click.option(
+    "--patience",
+    type=int,
+    default=None,
+    help="Stop after this many evaluations without a lower held-out loss.  [off]",
+)
 @click.pass_context
 def command(
     ctx: click.Context, config_file, task_options, no_clip, resume, force, quiet, **opts
@@ -153,11 +187,39 @@ def command(
     1 not solved within the budget, 2 bad input, 3 diverged, 130 / 143 interrupted by
     SIGINT / SIGTERM.
     """
+    from ._text import TEXT_OPTIONS, run_text
+
+    paths, more = list(opts.pop("text_paths")), list(opts.pop("more_paths"))
+    if more and not paths:
+        raise ValueError(f"text: unexpected argument(s) {' '.join(more)}; expected --text PATH")
+    paths += more
+    text_opts = {k: opts.pop(k) for k in TEXT_OPTIONS}
     given = {_FIELDS[k]: v for k, v in opts.items() if v is not None}
     if no_clip:
         if "clip" in given:
             raise ValueError("clip: expected either --clip or --no-clip, got both")
         given["clip"] = None
+    if resume and "out" in given and not paths:
+        from ..text import is_text_run
+
+        text_resume = is_text_run(given["out"])
+    else:
+        text_resume = False
+    if paths or text_resume:
+        if "task" in given or task_options:
+            raise ValueError("text: expected either --text or --task, got both")
+        return run_text(
+            ctx,
+            given,
+            paths,
+            text_opts,
+            config_file=config_file,
+            resume=resume,
+            force=force,
+            quiet=quiet,
+        )
+    if any(v is not None for v in text_opts.values()):
+        raise ValueError(f"text: --{'/--'.join(TEXT_OPTIONS).replace('_', '-')} need --text")
     if resume:
         if "out" not in given:
             raise ValueError("out: --resume needs --out DIR, the run folder to continue")
