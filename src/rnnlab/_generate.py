@@ -64,7 +64,7 @@ def generate(
         cache.indices = np.empty((steps, B), dtype=np.int64)
     x_t = x0
     for t in range(steps):
-        h, state, lc = layer.forward(x_t[None], state)  # h (1, B, D*H)
+        h, state, lc = layer.forward(x_t[None], state, check=t == 0)  # h (1, B, D*H)
         y, rc = readout.forward(h)  # (1, B, K)
         cache.layer.append(lc)
         cache.readout.append(rc)

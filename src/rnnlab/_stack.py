@@ -145,6 +145,20 @@ class RecurrentLayer:
                 local = cell.init_params(layer_in, self.hidden_size, rng=gen, dtype=self.dtype)
                 for name, value in local.items():
                     self.params[name + self._suffix(layer, d)] = value
+        self._shapes = {name: a.shape for name, a in self.params.items()}
+
+    def check_params(self, finite: bool = True) -> None:
+        """Check that :attr:`params` still holds every array with its shape and dtype (and, with
+        ``finite``, no NaN/inf): a user may replace or edit the arrays in place. Run once at the
+        start of every :meth:`forward`, so a wrong array is an error naming it, never wrong
+        numbers or a message from deep inside a kernel."""
+        if not isinstance(self.params, dict) or set(self.params) != set(self._shapes):
+            got = sorted(self.params) if isinstance(self.params, dict) else type(self.params)
+            raise ValueError(f"params: expected the keys {sorted(self._shapes)}, got {got}")
+        for name, shape in self._shapes.items():
+            check_array(
+                f"params[{name!r}]", self.params[name], dtype=self.dtype, shape=shape, finite=finite
+            )
 
     # -- structure -----------------------------------------------------------------------
     @property
@@ -250,9 +264,14 @@ class RecurrentLayer:
 
     # -- forward / backward ----------------------------------------------------------------
     def forward(
-        self, x: np.ndarray, state: StateArg = None
+        self, x: np.ndarray, state: StateArg = None, *, check: bool = True
     ) -> tuple[np.ndarray, StateArg, LayerCache]:
-        """Run the network over ``x (T, B, I)``; return ``y (T, B, dirs*H)``, state, cache."""
+        """Run the network over ``x (T, B, I)``; return ``y (T, B, dirs*H)``, state, cache.
+
+        ``check=False`` skips the finiteness check of the parameters (their shapes are always
+        checked): for callers that run many one-step forwards with parameters checked once.
+        """
+        self.check_params(finite=check)
         check_array("x", x, ndim=3, dtype=self.dtype, shape=(None, None, self.input_size))
         T, B, _ = x.shape
         if T < 1 or B < 1:
@@ -282,8 +301,13 @@ class RecurrentLayer:
         Returns ``dx (T, B, I)``, ``dL/d(initial state)`` (same structure as the state) and
         ``grads`` with the keys and shapes of :attr:`params`.
         """
-        check_instance("cache", cache, LayerCache, "the LayerCache from forward")
-        T, B, _ = cache.input_shape
+        self._check_cache(cache)
+        T, B, I = cache.input_shape
+        if I != self.input_size:
+            raise ValueError(
+                f"cache: expected the cache of this layer's forward (input size "
+                f"{self.input_size}), got one of input size {I}"
+            )
         H, D = self.hidden_size, self.num_directions
         check_array("dy", dy, ndim=3, dtype=self.dtype, shape=(T, B, D * H))
         dfinal = self.split_state(dstate, B, name="dstate")

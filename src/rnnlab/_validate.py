@@ -14,6 +14,11 @@ import numpy as np
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+class NonFiniteError(ValueError):
+    """An array holds NaN or inf where finite values were expected (a ValueError, so callers
+    that catch bad input catch it too; the trainer catches it to call a run diverged)."""
+
+
 def as_rng(rng: int | np.random.Generator | None, name: str = "rng") -> np.random.Generator:
     """Return a ``numpy.random.Generator`` from an int seed or a Generator (never global state)."""
     if isinstance(rng, np.random.Generator):
@@ -93,7 +98,7 @@ def check_array(
             raise ValueError(f"{name}: expected shape {want}, got {a.shape}")
     if finite and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
         bad = int(np.size(a) - np.count_nonzero(np.isfinite(a)))
-        raise ValueError(f"{name}: expected finite values, got {bad} NaN/inf entries")
+        raise NonFiniteError(f"{name}: expected finite values, got {bad} NaN/inf entries")
     return a
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._generate import FEEDBACK, GenerationCache, generate, generate_backward
-from ._validate import check_choice, check_instance, check_last
+from ._validate import check_array, check_choice, check_instance, check_last
 from .layers import LayerCache, RecurrentLayer, StateArg
 from .readout import Readout, ReadoutCache, check_loss_activation, readout_loss
 
@@ -144,15 +144,23 @@ class SequenceModel:
         return self.layer.dtype
 
     def load_params(self, values: dict[str, np.ndarray]) -> None:
-        """Copy ``values`` into the live parameter arrays (same keys, shapes; cast to dtype)."""
+        """Copy ``values`` into the live parameter arrays (same keys, shapes; cast to dtype).
+
+        Every value is checked (numeric, shape, finite) before any array changes."""
         own = self.params
+        if not isinstance(values, dict):
+            raise TypeError(f"values: expected a dict of arrays, got {type(values).__name__}")
         if set(values) != set(own):
             raise ValueError(f"values: expected keys {sorted(own)}, got {sorted(values)}")
+        checked = {}
         for name, a in own.items():
             v = np.asarray(values[name])
-            if v.shape != a.shape:
-                raise ValueError(f"values[{name!r}]: expected shape {a.shape}, got {v.shape}")
-            np.copyto(a, v.astype(a.dtype, copy=False))
+            if v.dtype.kind not in "fiu":
+                raise TypeError(f"values[{name!r}]: expected numbers, got dtype {v.dtype}")
+            check_array(f"values[{name!r}]", v, shape=a.shape)  # shape, and no NaN/inf
+            checked[name] = v
+        for name, a in own.items():
+            np.copyto(a, checked[name].astype(a.dtype, copy=False))
 
     # -- many-to-many / many-to-one ---------------------------------------------------------
     def forward(

@@ -114,6 +114,9 @@ class Readout:
     def forward(self, h: np.ndarray) -> tuple[np.ndarray, ReadoutCache]:
         """``h (T, B, H) -> y (T, B, K)`` and a cache holding ``h``, ``z`` and ``y``."""
         h = check_array("h", h, ndim=3, shape=(None, None, self.hidden_size))
+        K, H = self.output_size, self.hidden_size
+        for name, shape in (("W_hy", (K, H)), ("b_y", (K,))):  # the user may replace them
+            check_array(f"params[{name!r}]", self.params.get(name), dtype=self.dtype, shape=shape)
         z = h @ self.params["W_hy"].T + self.params["b_y"]  # (T, B, K)
         y = self.phi(z)  # (T, B, K)
         return y, ReadoutCache(h=h, z=z, y=y)

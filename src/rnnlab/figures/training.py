@@ -61,7 +61,8 @@ def _curve_axes(axes, m: dict[str, np.ndarray], label: str | None, color: str | 
     raw = 0.25 if n > 1 else 0.9
     for ax, key, scale in ((ax_loss, "loss", 1.0), (ax_norm, "grad_norm", 1.0)):
         v = _positive(m[key]) * scale
-        ax.plot(seq, v, lw=0.5, color=color, alpha=raw)
+        few = seq.size < 3  # a run that diverged at once: show its points, a line needs two
+        ax.plot(seq, v, lw=0.5, color=color, alpha=raw, marker="o" if few else None, ms=4)
         if n > 1:
             ax.plot(seq, _smooth(v, n), lw=1.2, color=color, label=label if ax is ax_loss else None)
         elif ax is ax_loss:
@@ -73,13 +74,21 @@ def _curve_axes(axes, m: dict[str, np.ndarray], label: str | None, color: str | 
         ax_acc.plot(seq[ok], 100 * test[ok], "o-", ms=3, lw=1.2, color=color)
 
 
+def _log_scale(ax) -> None:
+    """A log y-axis where the axis holds positive data (a run that diverged at once, or whose
+    every value is NaN, keeps a linear axis instead of failing to draw)."""
+    ys = [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines]
+    if any(np.any(np.isfinite(y) & (y > 0)) for y in ys):
+        ax.set_yscale("log")
+
+
 def _finish_axes(axes, clip: float | None = None) -> None:
     ax_loss, ax_acc, ax_norm = axes
-    ax_loss.set_yscale("log")
+    _log_scale(ax_loss)
     ax_loss.set_ylabel("training loss (log)")
     ax_acc.set_ylabel("correct sequences (%)")
     ax_acc.set_ylim(-3, 103)
-    ax_norm.set_yscale("log")
+    _log_scale(ax_norm)
     ax_norm.set_ylabel("‖∇L‖ before clipping (log)")
     if clip is not None:
         ax_norm.axhline(clip, color="0.4", ls="--", lw=0.8, label=f"clip threshold {clip:g}")
@@ -89,8 +98,17 @@ def _finish_axes(axes, clip: float | None = None) -> None:
         ax.grid(True, which="major", alpha=0.3)
 
 
+def metrics_columns(rows: Sequence[dict]) -> dict[str, np.ndarray]:
+    """Metric rows (dicts, ``None`` for empty cells) as float columns, like :func:`read_metrics`."""
+    names = rows[0].keys() if rows else _COLUMNS
+    return {
+        n: np.array([np.nan if r.get(n) is None else float(r[n]) for r in rows], dtype=float)
+        for n in names
+    }
+
+
 def plot_loss_curve(
-    metrics_path: str | os.PathLike,
+    metrics_path: str | os.PathLike | dict[str, np.ndarray],
     out_path: str | os.PathLike,
     title: str = "",
     clip: float | None = None,
@@ -98,8 +116,9 @@ def plot_loss_curve(
     """Loss (log), accuracy and gradient norm (log) against sequences seen, one panel each.
 
     The accuracy panel shows the training batches (faint) and the test evaluations (dots).
+    ``metrics_path`` is a run's ``metrics.csv`` or its columns (:func:`metrics_columns`).
     """
-    m = read_metrics(metrics_path)
+    m = metrics_path if isinstance(metrics_path, dict) else read_metrics(metrics_path)
     fig = new_figure((7, 7.5))
     axes = fig.subplots(3, 1, sharex=True)
     _curve_axes(axes, m, None, "C0")

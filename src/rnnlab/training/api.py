@@ -16,6 +16,7 @@ from ..model import SequenceModel
 from .build import build_model
 from .callbacks import Callback, default_callbacks
 from .config import TrainConfig, make_source, resolve_config, validate_config
+from .memory import check_memory
 from .runs import RunFolder, check_out_dir, load_run, read_metric_rows, read_run
 from .trainer import Trainer, single_thread_blas
 
@@ -122,6 +123,7 @@ def train(
             f"batch: expected at most {source.train_size} (the training sequences of the data), "
             f"got {c.batch}"
         )
+    check_memory(c, source)
     model = build_model(c, source)
     folder = RunFolder(out) if out is not None else None
     cbs = default_callbacks(folder, progress, c.patience) if callbacks is None else callbacks

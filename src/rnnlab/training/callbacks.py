@@ -157,11 +157,11 @@ class LossCurve(Callback):
     def on_end(self, trainer: Trainer) -> None:
         if not trainer.rows:
             return
-        from ..figures.training import plot_loss_curve  # matplotlib only when a figure is drawn
+        from ..figures.training import metrics_columns, plot_loss_curve  # matplotlib only now
 
         c = trainer.config
         plot_loss_curve(
-            self.folder.metrics_path,
+            metrics_columns(trainer.rows),  # every finite step, also past the last checkpoint
             self.folder.path / ckpt.CURVE_FILE,
             title=f"{c.model.upper()} on {trainer.source.title}: {trainer.status}",
             clip=c.clip,

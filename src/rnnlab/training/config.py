@@ -140,13 +140,34 @@ def validate_config(c: TrainConfig) -> TrainConfig:
         raise TypeError(f"task_kwargs: expected a table of task settings, got {c.task_kwargs!r}")
     if c.out is not None and not isinstance(c.out, str):
         raise TypeError(f"out: expected a folder path string, got {type(c.out).__name__}")
+    _check_applies(c)
     return c
+
+
+def _check_applies(c: TrainConfig) -> None:
+    """Settings that the chosen model or source would silently ignore are errors."""
+    for name in ("forget_bias", "input_bias"):
+        if getattr(c, name) is not None and c.model != "lstm":
+            raise ValueError(f"{name}: only an LSTM has that gate; got it with model {c.model!r}")
+    if c.nonlinearity != "tanh" and c.model != "rnn":
+        raise ValueError(
+            f"nonlinearity: only the vanilla RNN takes one (LSTM and GRU cells fix theirs); got "
+            f"{c.nonlinearity!r} with model {c.model!r}"
+        )
+    if "length" in c.task_kwargs and c.length is not None and c.task_kwargs["length"] != c.length:
+        raise ValueError(
+            f"length: {c.length} contradicts the task setting length={c.task_kwargs['length']!r}"
+        )
+    if c.data and (c.task_kwargs or c.length is not None) and c.task is None:
+        raise ValueError("task_kwargs: task settings do not apply to data given from Python")
 
 
 def make_source(c: TrainConfig, data: DataSource | None = None) -> DataSource:
     """The data source a config describes: ``data`` when given (checked against ``c.data`` if the
     config already records one), else the source ``c.data`` names, else the task ``c.task``."""
     if data is not None:
+        if not c.data and (c.task_kwargs or c.length is not None):
+            raise ValueError("length: task settings do not apply to data given from Python")
         if not isinstance(data, DataSource):
             raise TypeError(
                 f"data: expected an rnnlab.data.DataSource (e.g. ArrayDataset), got "

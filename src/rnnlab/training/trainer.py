@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import NonFiniteError
 from ..data import DataSource, Evaluation
 from ..model import SequenceModel
 from ..optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer, make_schedule
@@ -188,8 +189,17 @@ class Trainer:
         """Gradients of ``b`` (full or truncated BPTT) and the update(s): ``(loss, norm, y)``.
 
         With truncated BPTT the loss is the sum of the chunk losses and the norm the largest
-        pre-clipping norm over the chunks.
+        pre-clipping norm over the chunks. Activations that overflow to inf or NaN on the way
+        give a NaN loss (which the NaN guard reports as divergence), not an exception.
         """
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._gradient_step(b)
+        except NonFiniteError:
+            nan = float("nan")
+            return nan, nan, np.full(b.x.shape[:2] + (self.source.output_size,), nan)
+
+    def _gradient_step(self, b: Batch) -> tuple[float, float, np.ndarray]:
         c, state = self.config, (self.state if b.carry else None)
         if c.tbptt is None:
             value, grads, y, s_T = bptt.full_bptt(self.model, self.source, b, state)
@@ -233,13 +243,18 @@ class Trainer:
     def evaluate(self, row: dict[str, Any] | None, final: bool = False) -> Evaluation:
         """Evaluate on held-out data (the full set when ``final``) and fill ``row``'s columns."""
         c = self.config
-        result = self.source.evaluate(
-            self.model,
-            seed=c.seed,
-            step=self.step,
-            size=c.eval_size,
-            screen=None if final else c.screen_size,
-        )
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                result = self.source.evaluate(
+                    self.model,
+                    seed=c.seed,
+                    step=self.step,
+                    size=c.eval_size,
+                    screen=None if final else c.screen_size,
+                )
+        except NonFiniteError:  # activations overflowed on held-out data
+            result = Evaluation(loss=float("nan"), size=0, solved=False)
+            self.stop("diverged", f"the evaluation at step {self.step:,} overflowed to NaN/inf")
         self.last_eval, self.last_accuracy = result, result.accuracy
         if row is not None:
             row.update(test_accuracy=result.accuracy, test_loss=result.loss, test_size=result.size)
