@@ -56,11 +56,10 @@ def ridge_readout(S: np.ndarray, Y: np.ndarray, ridge: float) -> np.ndarray:
     -------
     W_hy : (K, 1 + P), bias in column 0.
     """
-    n = S.shape[0]
     mean_s, mean_y = S.mean(axis=0), Y.mean(axis=0)
-    # centred Gram matrices without a centred copy of S: S_c^T S_c = S^T S - n m m^T
-    G = S.T @ S - n * np.outer(mean_s, mean_s)
-    R = S.T @ Y - n * np.outer(mean_s, mean_y)
+    # centre before the products: S^T S - n m m^T would cancel digits a tiny ridge needs
+    Sc = S - mean_s
+    G, R = Sc.T @ Sc, Sc.T @ (Y - mean_y)
     try:  # Cholesky: several times cheaper than an eigendecomposition
         G[np.diag_indices_from(G)] += ridge
         W = cho_solve(cho_factor(G, lower=True, check_finite=False), R, check_finite=False)
