@@ -144,3 +144,10 @@ def test_packaged_sunspots_if_statsmodels():
 
     s = load_series("sunspots")
     assert s.labels[0] == "1700" and s.values.size == 309
+
+
+def test_read_csv_dates_become_years(tmp_path):
+    p = tmp_path / "m.csv"
+    p.write_text("month,v\n2001-01,1\n2001-07,2\n2002-01,3\n")
+    s = read_csv(str(p), "v", time_column="month")
+    assert s.time_unit == "year" and np.allclose(s.time, [2001.0, 2001.5, 2002.0], atol=0.01)

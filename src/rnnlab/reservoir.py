@@ -7,88 +7,17 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
+from ._esn_math import DEFAULT_RIDGES, ridge_readout, select_ridge, spectral_radius
 from ._validate import as_rng, check_bool, check_choice, check_positive_float, check_positive_int
 
 __all__ = ["ESN", "EchoStateWarning", "DEFAULT_RIDGES", "ridge_readout", "spectral_radius"]
 
-# Candidate ridge strengths searched on the validation split when none is given.
-DEFAULT_RIDGES = tuple(10.0 ** np.arange(-12, 3))
+_radius_of = spectral_radius  # the constructor's argument of the same name hides the function
 
 
 class EchoStateWarning(UserWarning):
     """The reservoir may not have the echo-state property (effective radius >= 1)."""
-
-
-def spectral_radius(W: np.ndarray | sp.sparray) -> float:
-    """Largest eigenvalue modulus of a square (sparse or dense) matrix.
-
-    Computed from all eigenvalues of the dense matrix (LAPACK, exact to rounding) up to 3,000
-    units; above that ARPACK's Arnoldi iteration on the sparse matrix at machine tolerance.
-    """
-    n = W.shape[0]
-    if n <= 3000:
-        dense = W.toarray() if sp.issparse(W) else np.asarray(W)
-        return float(np.max(np.abs(np.linalg.eigvals(dense))))
-    from scipy.sparse.linalg import eigs
-
-    vals = eigs(sp.csr_array(W), k=1, which="LM", tol=0.0, return_eigenvectors=False)
-    return float(np.abs(vals[0]))
-
-
-_radius_of = spectral_radius  # the constructor's argument of the same name hides the function
-
-
-def ridge_readout(S: np.ndarray, Y: np.ndarray, ridge: float) -> np.ndarray:
-    """Closed-form ridge regression with an unpenalised bias.
-
-    Solves ``min_W ||[1, S] W^T - Y||^2 + ridge ||W[:, 1:]||^2`` by centring ``S`` and ``Y`` (the
-    bias then drops out of the penalty) and ``W_c = (S_c^T S_c + ridge I)^{-1} S_c^T Y_c``.
-
-    Parameters
-    ----------
-    S : (M, P) regressors (states, with the inputs when the readout sees them).
-    Y : (M, K) targets.
-    ridge : float >= 0
-
-    Returns
-    -------
-    W_hy : (K, 1 + P), bias in column 0.
-    """
-    mean_s, mean_y = S.mean(axis=0), Y.mean(axis=0)
-    # centre before the products: S^T S - n m m^T would cancel digits a tiny ridge needs
-    Sc = S - mean_s
-    G, R = Sc.T @ Sc, Sc.T @ (Y - mean_y)
-    try:  # Cholesky: several times cheaper than an eigendecomposition
-        G[np.diag_indices_from(G)] += ridge
-        W = cho_solve(cho_factor(G, lower=True, check_finite=False), R, check_finite=False)
-    except LinAlgError:  # ridge too small for the rounding in G: solve on the spectrum
-        G[np.diag_indices_from(G)] -= ridge
-        e, V = np.linalg.eigh(G)
-        W = V @ ((V.T @ R) / np.maximum(e + ridge, np.finfo(float).tiny)[:, None])  # (P, K)
-    return np.concatenate([(mean_y - mean_s @ W)[:, None], W.T], axis=1)
-
-
-def _select_ridge(S, Y, ridges, val_fraction):
-    """Ridge with the lowest one-step MSE on the last ``val_fraction`` of the rows."""
-    n_val = max(1, int(round(val_fraction * S.shape[0])))
-    if S.shape[0] - n_val < 2:
-        raise ValueError(
-            f"val_fraction: leaves {S.shape[0] - n_val} training rows after the washout; "
-            "give more steps or a fixed ridge"
-        )
-    S_tr, Y_tr, S_va, Y_va = S[:-n_val], Y[:-n_val], S[-n_val:], Y[-n_val:]
-    mean_s, mean_y = S_tr.mean(axis=0), Y_tr.mean(axis=0)
-    Sc = S_tr - mean_s
-    e, V = np.linalg.eigh(Sc.T @ Sc)  # one decomposition serves every candidate
-    Z = V.T @ (Sc.T @ (Y_tr - mean_y))
-    P_va = (S_va - mean_s) @ V
-    errors = []
-    for lam in ridges:
-        pred = P_va @ (Z / (e + lam)[:, None]) + mean_y
-        errors.append(float(np.mean((pred - Y_va) ** 2)))
-    return float(ridges[int(np.nanargmin(errors))]), dict(zip(map(float, ridges), errors))
 
 
 def _as_seq(name: str, a: object, width: int | None) -> tuple[np.ndarray, bool]:
@@ -346,17 +275,14 @@ class ESN:
             first = np.zeros((1, B, self.output_size)) if y0 is None else np.reshape(y0, (1, B, -1))
             yp = np.concatenate([first, ys[:-1]], axis=0)
         H = self._run(self._projections(xs, yp), self._h0(h0, B))
-        S = self._design(xs, H)[washout:].reshape(-1, self._design(xs[:1], H[:1]).shape[-1])
+        D = self._design(xs, H)[washout:]
+        S = D.reshape(-1, D.shape[-1])
         Y = ys[washout:].reshape(-1, self.output_size)
         if ridge is None:
             if not (isinstance(val_fraction, numbers.Real) and 0 < val_fraction < 1):
                 raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction}")
-            # contiguous in time: the last steps of every sequence form the validation part
-            S3 = S.reshape(T - washout, B, -1)
-            Y3 = Y.reshape(T - washout, B, -1)
-            ridge, self.validation_errors_ = _select_ridge(
-                S3.reshape(-1, S.shape[1]), Y3.reshape(-1, Y.shape[1]), tuple(ridges), val_fraction
-            )
+            # rows are time-major, so the last rows are the last steps of every sequence
+            ridge, self.validation_errors_ = select_ridge(S, Y, tuple(ridges), val_fraction)
         elif isinstance(ridge, bool) or not isinstance(ridge, numbers.Real) or not ridge >= 0:
             raise ValueError(f"ridge: expected a number >= 0, got {ridge!r}")
         self.ridge_ = float(ridge)

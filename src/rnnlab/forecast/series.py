@@ -181,7 +181,11 @@ def read_csv(
             t = np.array([float(s) for s in labels])
             time_unit = time_column
         except ValueError:
-            t, time_unit = np.arange(values.size, dtype=np.float64), "step"
+            try:  # ISO dates (2001-05, 2001-05-17): decimal years for the plot's axis
+                days = np.array(labels, dtype="datetime64[D]").astype(np.float64)
+                t, time_unit = 1970.0 + days / 365.2425, "year"
+            except ValueError:
+                t, time_unit = np.arange(values.size, dtype=np.float64), "step"
     else:
         t = np.arange(values.size, dtype=np.float64)
         labels, time_unit = tuple(str(i) for i in range(values.size)), "step"
