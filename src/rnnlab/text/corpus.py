@@ -9,7 +9,6 @@ library, an edited folder) says so instead of silently training on other text.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import os
 import sys
 import sysconfig
@@ -127,8 +126,8 @@ def decode_file(path: Path, data: bytes, errors: str = "strict") -> str:
         ) from None
 
 
-def read_texts(corpus: CorpusFiles, errors: str = "strict") -> Iterator[tuple[int, str]]:
-    """``(file index, text)`` for each file, one file in memory at a time."""
+def read_files(corpus: CorpusFiles, errors: str = "strict") -> Iterator[tuple[int, bytes, str]]:
+    """``(file index, bytes, text)`` for each file, one file in memory at a time."""
     if errors not in ENCODING_ERRORS:
         raise ValueError(f"encoding_errors: expected one of strict, replace; got {errors!r}")
     for i, f in enumerate(corpus.files):
@@ -136,14 +135,10 @@ def read_texts(corpus: CorpusFiles, errors: str = "strict") -> Iterator[tuple[in
             data = f.read_bytes()
         except OSError as exc:
             raise ValueError(f"text: cannot read {str(f)!r} ({exc.strerror})") from None
-        yield i, decode_file(f, data, errors)
+        yield i, data, decode_file(f, data, errors)
 
 
-def content_hash(corpus: CorpusFiles, hasher: hashlib._Hash | None = None) -> str:
-    """SHA-256 over each recorded name and its bytes (what the config pins)."""
-    h = hasher or hashlib.sha256()
-    for name, f in zip(corpus.names, corpus.files):
-        h.update(name.encode("utf-8") + b"\x00")
-        h.update(f.read_bytes())
-        h.update(b"\x00")
-    return h.hexdigest()
+def read_texts(corpus: CorpusFiles, errors: str = "strict") -> Iterator[tuple[int, str]]:
+    """``(file index, text)`` for each file, one file in memory at a time."""
+    for i, _, text in read_files(corpus, errors):
+        yield i, text

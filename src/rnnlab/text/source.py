@@ -27,7 +27,7 @@ import numpy as np
 
 from ..data.base import DataSource, Evaluation, register_loader
 from ..tasks.base import Batch
-from .corpus import ENCODING_ERRORS, CorpusFiles, find_files, read_texts
+from .corpus import ENCODING_ERRORS, CorpusFiles, find_files, read_files, read_texts
 from .vocab import Vocabulary
 
 LN2 = math.log(2.0)
@@ -159,12 +159,12 @@ class TextSource(DataSource):
     def _read(self) -> None:
         """Two passes over the files (one file in memory at a time): lengths, hash and
         characters; then the encoded stream (one byte per character when V <= 256)."""
-        h = hashlib.sha256()
+        h = hashlib.sha256()  # over each file's recorded name and its bytes
         lengths, sets = [], []
-        for i, text in read_texts(self.corpus, self.encoding_errors):
-            h.update(self.corpus.names[i].encode() + b"\x00" + text.encode() + b"\x00")
+        for i, data, text in read_files(self.corpus, self.encoding_errors):
+            h.update(self.corpus.names[i].encode() + b"\x00" + data + b"\x00")
             lengths.append(len(text))
-            sets.append(set(text))
+            sets.append("".join(sorted(set(text))))  # a file's characters, compactly
         n = int(sum(lengths))
         if n == 0:
             raise ValueError(
@@ -186,7 +186,7 @@ class TextSource(DataSource):
         start = 0
         for i, ln in enumerate(lengths):  # the vocabulary comes from the training part only
             if start + ln <= n_train:
-                chars |= sets[i]
+                chars.update(sets[i])
             elif start < n_train:
                 text = next(t for j, t in read_texts(_one(self.corpus, i), self.encoding_errors))
                 chars |= set(text[: n_train - start])
