@@ -110,8 +110,8 @@ def test_temporal_order_targets(name, k):
     for j in range(100):
         idx = b.x[: b.last[j] + 1, j].argmax(axis=1)
         assert idx[0] == 4 and idx[-1] == 5 and 100 <= len(idx) <= 110
-        pos = np.flatnonzero(idx >= 6)
-        assert len(pos) == k and all(lo <= p <= hi for p, (lo, hi) in zip(pos, windows))
+        pos = np.flatnonzero(idx >= 6)  # 0-based indices; the paper's positions are 1-based
+        assert len(pos) == k and all(lo <= p + 1 <= hi for p, (lo, hi) in zip(pos, windows))
         assert np.all(idx[1:-1][~np.isin(np.arange(1, len(idx) - 1), pos)] < 4)
         cls = int("".join(str(idx[p] - 6) for p in pos), 2)
         assert b.y[j] == cls
@@ -178,12 +178,15 @@ def test_reber_criterion_is_most_active():
 
 
 def test_long_lag_sequences():
-    task = get_task("long_lag", length=8)
+    task = get_task("long_lag", length=8, predict="every")
     b = task.test_set(rng=0)
     assert b.x.shape == (8, 2, 9)
     seq = np.concatenate([b.x.argmax(axis=2), b.y[-1:]], axis=0)  # (9, 2) full sequences
     np.testing.assert_array_equal(seq[:, 0], [7, 0, 1, 2, 3, 4, 5, 6, 7])  # x a1..a7 x
     np.testing.assert_array_equal(seq[:, 1], [8, 0, 1, 2, 3, 4, 5, 6, 8])  # y a1..a7 y
+    last = get_task("long_lag", length=8).test_set(rng=0)  # predict="last": the final symbol only
+    np.testing.assert_array_equal(last.x, b.x)
+    np.testing.assert_array_equal(last.y, [7, 8])
 
 
 def test_copy_layout():

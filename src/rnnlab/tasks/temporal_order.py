@@ -14,8 +14,10 @@ output units below 0.3; it reports 31,390 (6a) and 571,100 (6b) training sequenc
 
 Where we chose: the outputs are softmax probabilities trained with cross-entropy (the paper used
 sigmoid units and squared error), and correct means every probability is within 0.3 of the one-hot
-target. ``length`` scales every range proportionally (``length=100`` gives the paper's); positions
-are 0-based with ``B`` at 0. Solved: all 2,560 fresh test sequences correct.
+target. ``length`` scales every range proportionally (``length=100`` gives the paper's). The
+paper counts positions from 1 with ``B`` at position 1, so its position ``t`` is index ``t - 1``
+here (``B`` at index 0): the minimal lag from the last relevant symbol to the end is the paper's 40 (6a) and 24
+(6b). Solved: all 2,560 fresh test sequences correct.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class TemporalOrderTask(Task):
         return 2**self.symbols
 
     def windows(self) -> list[tuple[int, int]]:
-        """The inclusive position range of each relevant symbol at this length."""
+        """The inclusive range of each relevant symbol's position at this length, 1-based as in the
+        paper (``B`` at position 1; the array index is one less)."""
         return [
             (round(lo * self.length), round(hi * self.length)) for lo, hi in _WINDOWS[self.symbols]
         ]
@@ -84,7 +87,7 @@ class TemporalOrderTask(Task):
             idx = rng.integers(0, 4, size=n)  # distractors a..d
             idx[0], idx[n - 1] = _B, _E
             for j, (lo, hi) in enumerate(wins):
-                positions[b, j] = rng.integers(lo, hi + 1)
+                positions[b, j] = rng.integers(lo, hi + 1) - 1  # the paper's 1-based t
                 bit = rng.integers(0, 2)  # 0 = X, 1 = Y
                 idx[positions[b, j]] = _X + bit
                 classes[b] = classes[b] * 2 + bit

@@ -46,7 +46,16 @@ def build_model(c: TrainConfig, source: DataSource | None = None) -> SequenceMod
     else:
         fb = float(c.forget_bias) if c.forget_bias is not None else 0.0
         ib = float(c.input_bias) if c.input_bias is not None else 0.0
-        layer = LSTM(I, H, num_layers=L, forget_bias=fb, input_bias=ib, rng=gen, dtype=dtype)
+        layer = LSTM(
+            I,
+            H,
+            num_layers=L,
+            forget_gate=c.forget_gate,
+            forget_bias=fb if c.forget_gate else 0.0,
+            input_bias=ib,
+            rng=gen,
+            dtype=dtype,
+        )
     if c.init != "default":
         initialize(
             layer.params,

@@ -71,6 +71,7 @@ class TrainConfig:
     radius: float | None = None  # rescale each W_hh gate block to this spectral radius
     forget_bias: float | None = None  # LSTM forget-gate bias at start (Gers et al. 2000)
     input_bias: float | None = None  # LSTM input-gate bias at start (H&S 1997: negative)
+    forget_gate: bool = True  # LSTM forget gate; False: the 1997 LSTM (CEC self-weight fixed at 1)
     batch: int | None = None  # sequences per update
     steps: int | None = None  # updates (batches) at most; None: no limit
     max_sequences: int | None = None  # training sequences at most; None: the source's budget
@@ -128,6 +129,8 @@ def validate_config(c: TrainConfig) -> TrainConfig:
     for name in ("forget_bias", "input_bias"):
         if getattr(c, name) is not None:
             check_finite_float(name, getattr(c, name))
+    if not isinstance(c.forget_gate, bool):
+        raise TypeError(f"forget_gate: expected true or false, got {c.forget_gate!r}")
     if c.omega is not None:
         check_finite_float("omega", c.omega)
         if c.omega < 0:
@@ -223,7 +226,7 @@ def resolve_config(c: TrainConfig, source: DataSource | None = None) -> TrainCon
         batch=batch,
         max_sequences=budget or source.default_budget,
         forget_bias=(c.forget_bias if c.forget_bias is not None else d["forget_bias"])
-        if lstm
+        if lstm and c.forget_gate
         else None,
         input_bias=(c.input_bias if c.input_bias is not None else d["input_bias"])
         if lstm
