@@ -23,6 +23,7 @@ _COMMANDS = (
     "diagnose",
     "forecast",
     "sweep",
+    "reproduce",
     "sample",
     "inspect",
 )
