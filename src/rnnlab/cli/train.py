@@ -87,6 +87,16 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
     help="Gradient-norm threshold (Pascanu et al. 2013, Alg. 1).  [1.0]",
 )
 @click.option("--no-clip", is_flag=True, default=False, help="Turn gradient-norm clipping off.")
+@click.option(
+    "--setup",
+    type=click.Choice(["paper", "tuned"]),
+    default=None,
+    help="H&S 1997 settings: the paper's LSTM (no forget gate, SGD, batch 1, its learning rate "
+    "and input-gate bias) or rnnlab's measured defaults; other options override it.  [tuned]",
+)
+@click.option(
+    "--no-forget-gate", is_flag=True, default=False, help="The 1997 LSTM: no forget gate."
+)
 @click.option("--clip-value", type=float, default=None, help="Clip each gradient entry.  [off]")
 @click.option(
     "--tbptt", type=int, default=None, help="Truncated BPTT chunk length l.  [off: full BPTT]"
@@ -194,7 +204,10 @@ def command(
         raise ValueError(f"text: unexpected argument(s) {' '.join(more)}; expected --text PATH")
     paths += more
     text_opts = {k: opts.pop(k) for k in TEXT_OPTIONS}
+    setup, no_forget_gate = opts.pop("setup"), opts.pop("no_forget_gate")
     given = {_FIELDS[k]: v for k, v in opts.items() if v is not None}
+    if no_forget_gate:
+        given["forget_gate"] = False
     if no_clip:
         if "clip" in given:
             raise ValueError("clip: expected either --clip or --no-clip, got both")
@@ -234,6 +247,12 @@ def command(
         base = read_config(config_file) if config_file else TrainConfig()
         if task_options:
             given["task_kwargs"] = {**base.task_kwargs, **parse_task_options(task_options)}
+        if setup is not None:  # the setting's values first; options given here override them
+            from ..sweep.papers import setup_config
+
+            merged = {**_as_dict(base), **given}
+            kw = {**merged["task_kwargs"], "length": merged["length"] or 100}
+            given = {**setup_config(str(merged["task"]), kw, setup), **given}
         cfg = config_from_dict({**_as_dict(base), **given})
         if cfg.out is None:
             cfg = dataclasses.replace(cfg, out=f"runs/{cfg.task}-{cfg.model}")
