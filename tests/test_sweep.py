@@ -128,6 +128,18 @@ def test_a_killed_local_worker_fails_its_job_and_the_sweep_goes_on(tmp_path):
     assert (r2.skipped, r2.ran, r2.failed) == (2, 1, 0)
 
 
+def test_an_unguarded_script_fails_in_one_line_instead_of_looping(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from rnnlab.sweep import expand, run_sweep\n"
+        f"spec = {{'sweep': {{'seeds': 6}}, 'base': {TINY!r}, "
+        "'grid': {'model': ['rnn'], 'length': [20]}}\n"
+        f"run_sweep(expand(spec), {str(tmp_path / 'r.sqlite')!r}, workers=1, progress=False)\n"
+    )
+    p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and "guard it" in p.stderr
+
+
 # -- bad results files, locking, schedulers -------------------------------------------------------
 def test_a_file_that_is_not_rnnlabs_is_refused(tmp_path):
     junk = tmp_path / "x.sqlite"

@@ -103,6 +103,8 @@ def execute_local(tasks: list[tuple[str, tuple]], workers: int, on_done: Done) -
     os.environ.update(ONE_THREAD_ENV)  # children inherit the environment at spawn
     todo = list(reversed(tasks))
     slots: dict[Any, tuple[Any, Any, str | None]] = {}  # conn -> (process, conn, key)
+    served: dict[Any, int] = {}  # conn -> jobs it finished
+    early_deaths = 0  # processes that died before finishing any job, in a row
 
     def start() -> None:
         parent, child = ctx.Pipe()
@@ -110,6 +112,7 @@ def execute_local(tasks: list[tuple[str, tuple]], workers: int, on_done: Done) -
         p.start()
         child.close()
         slots[parent] = (p, parent, None)
+        served[parent] = 0
 
     def feed(conn) -> None:
         p, _, _ = slots[conn]
@@ -145,6 +148,8 @@ def execute_local(tasks: list[tuple[str, tuple]], workers: int, on_done: Done) -
                     got = None
                 if got is not None:
                     on_done(*got)
+                    served[conn] += 1
+                    early_deaths = 0
                     feed(conn)
                     continue
                 if r is not conn and conn.poll():  # died after sending: take the result first
@@ -154,6 +159,13 @@ def execute_local(tasks: list[tuple[str, tuple]], workers: int, on_done: Done) -
                 conn.close()
                 if key is not None:
                     on_done(key, False, _death(p.exitcode))
+                early_deaths = early_deaths + 1 if served.pop(conn, 0) == 0 else 0
+                if early_deaths > 2 * workers + 1:
+                    raise ValueError(
+                        f"workers: every worker process dies before finishing a job "
+                        f"({_death(p.exitcode)}); a script that starts a sweep must guard it "
+                        "with `if __name__ == '__main__':` (worker processes import it)"
+                    )
                 if todo:
                     start()
                     feed(next(reversed(slots)))
