@@ -234,3 +234,36 @@ def test_kernels_work_where_numpy_has_no_cblas():
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+
+
+@pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_without_dx_gives_the_same_gradients(family, dtype):
+    """need_dx=False skips the bottom layer's dx GEMM: dx is None, the rest is the same bits;
+    the forward pass gives the same bits with its weights transposed or not."""
+    import rnnlab
+    from rnnlab.kernels import _common, gru, lstm, rnn
+
+    cls = {"rnn": rnnlab.RNN, "lstm": rnnlab.LSTM, "gru": rnnlab.GRU}[family]
+    layer = cls(3, 5, num_layers=2, bidirectional=True, rng=0, dtype=dtype)
+    gen = np.random.default_rng(1)
+    x = gen.standard_normal((6, 4, 3)).astype(dtype)
+    y, _, cache = layer.forward(x)
+    dy = gen.standard_normal(y.shape).astype(dtype)
+    dx, ds, g = layer.backward(dy, cache)
+    none, ds2, g2 = layer.backward(dy, cache, need_dx=False)
+    assert dx is not None and none is None
+    for k in g:
+        np.testing.assert_array_equal(g[k], g2[k])
+    for a, b in zip(
+        ds if isinstance(ds, tuple) else (ds,), ds2 if isinstance(ds2, tuple) else (ds2,)
+    ):
+        np.testing.assert_array_equal(a, b)
+    module = {"rnn": rnn, "lstm": lstm, "gru": gru}[family]
+    wt = _common.forward_wt(np.dtype(dtype), 4)
+    try:
+        module.forward_wt = lambda d, b: not wt
+        y_other, _, _ = layer.forward(x)
+    finally:
+        module.forward_wt = _common.forward_wt
+    np.testing.assert_allclose(y_other, y, rtol=1e-12 if dtype == np.float64 else 1e-5, atol=1e-7)

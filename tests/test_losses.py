@@ -229,3 +229,32 @@ def test_readout_bad_input(rng):
         readout_loss(ro, rng.standard_normal((T, B, H)), np.zeros((T, B), int), "ce")
     with pytest.raises(ValueError, match=r"h: expected shape \(\*, \*, 6\)"):
         ro.forward(np.zeros((T, B, H + 1)))
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+@pytest.mark.parametrize("mode", ["every", "last"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_readout_loss_matches_the_general_route(loss, mode, dtype, rng, monkeypatch):
+    """The fused route (one-pass softmax cross-entropy; backward GEMMs over the target rows
+    only) against the general one: readout, loss, then the readout's own backward."""
+    import rnnlab.readout as readout_mod
+
+    T, B, H, K = 7, 5, 6, 4
+    ro = Readout(H, K, activation="softmax" if loss == "ce" else "identity", rng=0, dtype=dtype)
+    ro.params["b_y"][:] = rng.standard_normal(K)
+    h = rng.standard_normal((T, B, H)).astype(dtype) * 3.0
+    last = rng.integers(0, T, size=B) if mode == "last" else None
+    lead = (B,) if mode == "last" else (T, B)
+    tgt = rng.integers(0, K, size=lead) if loss == "ce" else rng.standard_normal(lead + (K,))
+    kw = {"last": last} if mode == "last" else {}
+    assert readout_mod._fused_applies(ro, h, tgt, loss, None)
+    fused = readout_loss(ro, h, tgt, loss, **kw)
+    monkeypatch.setattr(readout_mod, "_fused_applies", lambda *a: False)
+    general = readout_loss(ro, h, tgt, loss, **kw)
+    rtol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(fused[0], general[0], rtol=rtol)
+    for a, b in [(fused[1], general[1]), (fused[3], general[3])] + [
+        (fused[2][k], general[2][k]) for k in ("W_hy", "b_y")
+    ]:
+        assert a.dtype == b.dtype == dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())

@@ -167,3 +167,32 @@ def test_bad_state_dict_rejected():
 def test_unknown_schedule_lists_choices():
     with pytest.raises(ValueError, match="schedule: expected one of constant, step"):
         optim.make_schedule("warmup", 0.1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_adam_is_bit_identical_to_numpy(dtype, rng, monkeypatch):
+    """The one-pass Adam (kernels/_optim.py) gives NumPy's bits, step after step."""
+    import rnnlab.optim as optim
+
+    shapes = {"W": (37, 19), "b": (70,), "tiny": (3,)}  # "tiny" stays on the NumPy path
+    start = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
+    grads = [
+        {
+            k: (rng.standard_normal(s) * 10.0 ** rng.integers(-6, 3)).astype(dtype)
+            for k, s in shapes.items()
+        }
+        for _ in range(6)
+    ]
+    runs = {}
+    for fused in (True, False):
+        monkeypatch.setattr(optim, "FUSED_MIN_SIZE", 64 if fused else 10**12)
+        params = {k: a.copy() for k, a in start.items()}
+        opt = optim.Adam(lr=optim.StepDecay(3e-2, step_size=2, gamma=0.5))
+        for g in grads:
+            opt.step(params, {k: a.copy() for k, a in g.items()})
+        runs[fused] = (params, opt.state_dict())
+    for k in shapes:
+        np.testing.assert_array_equal(runs[True][0][k], runs[False][0][k])
+        assert runs[True][0][k].dtype == dtype
+    for k, a in runs[False][1].items():
+        np.testing.assert_array_equal(runs[True][1][k], a)

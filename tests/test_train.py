@@ -270,10 +270,11 @@ def test_screened_evaluation(monkeypatch, screen_passes, full_passes, sizes, sta
     """The quick check decides only whether the full test set is drawn."""
     seen = []
 
-    def fake_evaluate(model, task, size, rng, chunk=512):
+    def fake_evaluate(model, task, size, rng, chunk=512, *, stop_early=False, counted=False):
         seen.append(size)
         ok = screen_passes if size == 8 else full_passes
-        return (1.0 if ok else 0.5), 0.1, ok
+        result = (1.0 if ok else 0.5), 0.1, ok
+        return (*result, size) if counted else result
 
     monkeypatch.setattr(data_tasks, "evaluate_model", fake_evaluate)
     cfg = TrainConfig(**{**TINY, "screen_size": 8, "eval_every": 1, "steps": 1})

@@ -294,12 +294,13 @@ class RecurrentLayer:
         return np.ascontiguousarray(inp), join_state(final), cache
 
     def backward(
-        self, dy: np.ndarray, cache: LayerCache, dstate: StateArg = None
-    ) -> tuple[np.ndarray, StateArg, dict[str, np.ndarray]]:
+        self, dy: np.ndarray, cache: LayerCache, dstate: StateArg = None, *, need_dx: bool = True
+    ) -> tuple[np.ndarray | None, StateArg, dict[str, np.ndarray]]:
         """Backpropagate ``dy = dL/dy (T, B, dirs*H)`` and ``dstate = dL/d(final state)``.
 
         Returns ``dx (T, B, I)``, ``dL/d(initial state)`` (same structure as the state) and
-        ``grads`` with the keys and shapes of :attr:`params`.
+        ``grads`` with the keys and shapes of :attr:`params`. ``need_dx=False`` (a model whose
+        input needs no gradient) returns ``dx = None``; the fast kernels then skip its GEMM.
         """
         self._check_cache(cache)
         T, B, I = cache.input_shape
@@ -315,20 +316,25 @@ class RecurrentLayer:
         _, bwd = self._sequence_fns()
         grads: dict[str, np.ndarray] = {}
         d_out, d_in = dy, None
+        skip = not need_dx and getattr(bwd, "skips_dx", False)
         for u in self.directions(cache, top_down=True):
-            dx_d, ds0, g = bwd(
-                self.cell, u.params, u.take(d_out, H), tuple(s[u.row] for s in dfinal), u.cache
-            )
+            args = (self.cell, u.params, u.take(d_out, H), tuple(s[u.row] for s in dfinal), u.cache)
+            if skip and u.layer == 0:
+                dx_d, ds0, g = bwd(*args, need_dx=False)
+            else:
+                dx_d, ds0, g = bwd(*args)
             for k, s in enumerate(ds0):
                 dinit[k][u.row] = s
             for name, value in g.items():
                 grads[name + u.suffix] = value
-            dx_d = u.flip(dx_d)
-            d_in = dx_d if d_in is None else d_in + dx_d
+            if dx_d is not None:
+                dx_d = u.flip(dx_d)
+                d_in = dx_d if d_in is None else d_in + dx_d
             if u.last:  # the layer below reads the sum over both directions
                 d_out, d_in = d_in, None
         grads = {name: grads[name] for name in self.params}  # same order as params
-        return np.ascontiguousarray(d_out), join_state(dinit), grads
+        dx = None if d_out is None or not need_dx else np.ascontiguousarray(d_out)
+        return dx, join_state(dinit), grads
 
     def zero_state(self, batch: int) -> StateArg:
         """The all-zero initial state for ``batch`` sequences."""

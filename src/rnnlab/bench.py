@@ -337,6 +337,15 @@ def environment_line() -> str:
     )
 
 
+def loadavg() -> str:
+    """The 1/5/15-minute load averages (``/proc/loadavg``), or "" where there is none."""
+    try:
+        with open("/proc/loadavg") as fh:
+            return " ".join(fh.read().split()[:3])
+    except OSError:  # pragma: no cover - not Linux
+        return ""
+
+
 def write_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder."""
     path = Path(path)
@@ -350,3 +359,18 @@ def write_atomic(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_section(path: str | Path, name: str, text: str) -> Path:
+    """Put ``text`` into ``path`` between ``<!-- begin NAME -->`` and ``<!-- end NAME -->``,
+    replacing that section if the file has one and keeping the rest; atomically."""
+    path = Path(path)
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        new = old + ("\n" if old and not old.endswith("\n\n") else "") + block
+    return write_atomic(path, new)

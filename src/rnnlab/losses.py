@@ -159,6 +159,23 @@ def _class_targets(o: object, z: np.ndarray, last: np.ndarray | None) -> np.ndar
     return full
 
 
+def _class_indices(o: object, shape: tuple[int, int, int], last: np.ndarray | None) -> np.ndarray:
+    """Integer class targets as a (T, B) index array (0 off the last step with ``last``),
+    checked as :func:`_class_targets` checks them."""
+    T, B, K = shape
+    lead = (B,) if last is not None else (T, B)
+    o = check_array("targets", o, shape=lead)
+    if o.size and (o.min() < 0 or o.max() >= K):
+        raise ValueError(
+            f"targets: expected class indices in [0, {K - 1}], got [{o.min()}, {o.max()}]"
+        )
+    if last is None:
+        return o
+    full = np.zeros((T, B), dtype=np.int64)
+    full[last, np.arange(B)] = o
+    return full
+
+
 def softmax_cross_entropy(
     z: np.ndarray,
     targets: np.ndarray,

@@ -214,7 +214,7 @@ class SequenceModel:
             value *= scale
             dh = dh * scale
             rgrads = {k: g * scale for k, g in rgrads.items()}
-        _, _, lgrads = self.layer.backward(dh, lcache)
+        _, _, lgrads = self.layer.backward(dh, lcache, need_dx=False)  # x needs no gradient
         return value, {**lgrads, **rgrads}, s_T, y
 
     # -- one-to-many ---------------------------------------------------------------------------

@@ -167,6 +167,8 @@ def readout_loss(
     """
     fn = losses.get(loss)
     check_loss_activation(readout, loss)
+    if _fused_applies(readout, h, targets, loss, mask):
+        return _fused_readout_loss(readout, h, targets, loss, last)
     y, cache = readout.forward(h)
     if loss == "mse":
         value, dy = fn(y, targets, mask=mask, last=last)
@@ -175,3 +177,51 @@ def readout_loss(
         value, dz = fn(cache.z, targets, mask=mask, last=last)
         dh, grads = readout.backward(dz, cache, wrt="z")
     return value, dh, grads, y
+
+
+def _fused_applies(readout, h, targets, loss, mask) -> bool:
+    """The fused route covers MSE on an identity readout and cross-entropy with class indices,
+    without a mask (the trainer's tasks and char models); everything else takes the general
+    route above."""
+    if mask is not None or not isinstance(h, np.ndarray) or h.ndim != 3:
+        return False
+    if h.dtype != readout.dtype or h.shape[2] != readout.hidden_size:
+        return False
+    if loss == "mse":
+        return readout.activation == "identity"
+    return loss == "ce" and isinstance(targets, np.ndarray) and targets.dtype.kind in "iu"
+
+
+def _fused_readout_loss(
+    readout: Readout, h: np.ndarray, targets: np.ndarray, loss: str, last: np.ndarray | None
+) -> tuple[float, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """:func:`readout_loss` in fewer passes: softmax and cross-entropy in one loop per row
+    (``kernels/_readout.py``), and with ``last`` the backward GEMMs over the B rows that carry a
+    target instead of all T*B rows (the others have ``dL/dz = 0``)."""
+    T, B, H = h.shape
+    K = readout.output_size
+    W, b = readout.params["W_hy"], readout.params["b_y"]
+    h2 = np.ascontiguousarray(h).reshape(T * B, H)  # (T*B, H)
+    z = h2 @ W.T  # (T*B, K)
+    z += b
+    if loss == "mse":
+        y = z.reshape(T, B, K)  # identity readout: y = z
+        value, dz3 = losses.mse(y, targets, last=last)
+        dz = dz3.reshape(T * B, K)
+    else:
+        from .kernels._readout import softmax_ce
+
+        w = losses._weights((T, B), None, last)  # (T, B) weight of each step's loss
+        idx = losses._class_indices(targets, (T, B, K), last)  # (T, B)
+        value, y2, dz = softmax_ce(z, idx.reshape(-1), w.reshape(-1))
+        y = y2.reshape(T, B, K)
+    if last is None:
+        grads = {"W_hy": dz.T @ h2, "b_y": dz.sum(axis=0)}  # (K, H), (K,)
+        dh = (dz @ W).reshape(T, B, H)
+        return value, dh, grads, y
+    rows = np.asarray(last) * B + np.arange(B)  # the (t, b) rows that carry a target
+    dzr, hr = dz[rows], h2[rows]  # (B, K), (B, H)
+    grads = {"W_hy": dzr.T @ hr, "b_y": dzr.sum(axis=0)}
+    dh = np.zeros((T * B, H), dtype=h.dtype)
+    dh[rows] = dzr @ W
+    return value, dh.reshape(T, B, H), grads, y

@@ -126,9 +126,13 @@ class TaskSource(DataSource):
         if size < full:
             levels.append((full, eval_rng(seed, step, level=3)))
         for n, rng in levels:
-            acc, loss, ok = evaluate_model(model, self.task, n, rng)
+            # a set that cannot meet the criterion any more stops early (same verdict); its
+            # accuracy and loss are then those of the m sequences evaluated
+            acc, loss, ok, m = evaluate_model(
+                model, self.task, n, rng, stop_early=True, counted=True
+            )
             if not ok:
-                break
+                return Evaluation(loss=loss, size=m, solved=False, accuracy=acc)
         return Evaluation(loss=loss, size=n, solved=ok and n >= full, accuracy=acc)
 
 
@@ -144,20 +148,68 @@ def eval_rng(
 
 
 def evaluate_model(
-    model: Any, task: Task, size: int, rng: int | np.random.Generator, chunk: int = 512
-) -> tuple[float, float, bool]:
-    """``(accuracy, loss, solved)`` of ``model`` on ``size`` fresh test sequences from ``rng``."""
+    model: Any,
+    task: Task,
+    size: int,
+    rng: int | np.random.Generator,
+    chunk: int = 512,
+    *,
+    stop_early: bool = False,
+    counted: bool = False,
+) -> tuple[float, float, bool] | tuple[float, float, bool, int]:
+    """``(accuracy, loss, solved)`` of ``model`` on ``size`` fresh test sequences from ``rng``.
+
+    ``stop_early``: evaluate the first chunk in growing slices (:func:`_early_bounds`) and
+    stop after the first slice that leaves more sequences wrong than the criterion allows. The
+    same sequences are drawn and the rest could not change the verdict, but accuracy and loss
+    are then those of the sequences evaluated; ``counted`` appends how many that was.
+    """
     gen = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
-    correct, loss_sum, n = [], 0.0, 0
+    allowed = int(np.floor((1.0 - task.solved_accuracy) * size + 1e-9))  # wrong ones allowed
+    correct, loss_sum, n, wrong = [], 0.0, 0, 0
     for start in range(0, size, chunk):
-        b = task.sample(min(chunk, size - start), gen, split="test")
-        x = b.x.astype(model.dtype, copy=False)
-        h, _, _ = model.layer.forward(x)
-        value, _, _, y = readout_loss(
-            model.readout, h, b.y, model.loss, **b.loss_kwargs(task.target)
-        )
-        correct.append(task.correct(y, b))
-        loss_sum += value * b.x.shape[1]
-        n += b.x.shape[1]
+        b = task.sample(min(chunk, size - start), gen, split="test")  # the same draws either way
+        bounds = _early_bounds(b.x.shape[1]) if stop_early and start == 0 else [0, b.x.shape[1]]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            s = _slice(b, lo, hi, task.target) if hi - lo < b.x.shape[1] else b
+            h, _, _ = model.layer.forward(s.x.astype(model.dtype, copy=False))
+            value, _, _, y = readout_loss(
+                model.readout, h, s.y, model.loss, **s.loss_kwargs(task.target)
+            )
+            ok = task.correct(y, s)
+            correct.append(ok)
+            loss_sum += value * s.x.shape[1]
+            n += s.x.shape[1]
+            wrong += int(ok.size - np.count_nonzero(ok))
+            if stop_early and wrong > allowed:
+                break
+        if stop_early and wrong > allowed:
+            break
     ok = np.concatenate(correct)
-    return float(ok.mean()), loss_sum / n, bool(task.solved(ok))
+    result = (float(ok.mean()), loss_sum / n, bool(task.solved(ok)) and n == size)
+    return (*result, n) if counted else result
+
+
+# The first slice when an evaluation may stop early: a model far from the criterion fails
+# within a few dozen sequences; the slices then double (32, 32, 64, 128, ...), so a set that
+# does fail costs at most about twice the sequences needed to show it.
+EARLY_SLICE = 32
+
+
+def _early_bounds(n: int) -> list[int]:
+    """Slice bounds 0, 32, 64, 128, 256, ... n over a first chunk of ``n`` sequences."""
+    bounds = [0]
+    while bounds[-1] < n:
+        bounds.append(min(n, max(EARLY_SLICE, 2 * bounds[-1])))
+    return bounds
+
+
+def _slice(b: Batch, lo: int, hi: int, target: str) -> Batch:
+    """Sequences ``lo:hi`` of a time-major batch (targets ``(B, ...)`` for ``"last"``, else
+    ``(T, B, ...)``)."""
+    return Batch(
+        x=b.x[:, lo:hi],
+        y=b.y[lo:hi] if target == "last" else b.y[:, lo:hi],
+        mask=None if b.mask is None else b.mask[:, lo:hi],
+        last=b.last[lo:hi],
+    )

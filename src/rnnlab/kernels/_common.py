@@ -43,3 +43,20 @@ def as_c(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
 def optional(p: dict[str, np.ndarray], name: str, dtype: np.dtype) -> np.ndarray:
     """Parameter ``name`` or an empty array: one compiled kernel serves both kinds of cell."""
     return as_c(p[name], dtype) if name in p else np.empty(0, dtype=dtype)
+
+
+def forward_wt(dtype: np.dtype, batch: int) -> bool:
+    """Whether the forward pass takes its weights transposed (``W^T``, stored row by row).
+
+    The products ``h @ W.T`` then run as no-transpose GEMMs, which OpenBLAS ran 1.1-2.4x faster
+    in float32 at B > 1 (same bits: the same sums in the same order); in float64, and for a
+    batch of one (a GEMV), no consistent gain (``benchmarks/NOTES.md``). A fixed rule, not a
+    timing, so a run's results never depend on the machine's state.
+    """
+    return dtype == np.float32 and batch > 1
+
+
+def forward_weight(w: np.ndarray, dtype: np.dtype, wt: bool) -> np.ndarray:
+    """``w`` for the forward kernel: C-contiguous, as a transposed copy when ``wt`` (one copy of
+    the weights per sequence)."""
+    return np.ascontiguousarray(w.T if wt else w, dtype=dtype)

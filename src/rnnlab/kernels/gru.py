@@ -15,20 +15,20 @@ from numba import njit
 from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
-from ._common import JIT, as_c, work_buffer
+from ._common import JIT, as_c, forward_weight, forward_wt, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas):
+def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt):
     T, B, I = x.shape
     H = h.shape[2]
-    gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, 3 * H))
+    gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, 3 * H))
     # Zero-based block views (a[H + j] would carry a negative-index check that stops LLVM from
     # vectorising); `ah` comes from the caller for the same reason (see _common.work_buffer).
     b_r, b_z, b_n = b_h[:H], b_h[H : 2 * H], b_h[2 * H :]
     for t in range(T):
-        gemm(cblas, False, True, h[t], W_hh, 0.0, ah)  # kept apart: r scales its n block
+        gemm(cblas, False, not wt, h[t], W_hh, 0.0, ah)  # kept apart: r scales its n block
         for b in range(B):
             a, r_, hp, hnb, hb = gates[t, b], ah[b], h[t, b], hn[t, b], h[t + 1, b]
             a_r, a_z, a_n = a[:H], a[H : 2 * H], a[2 * H :]
@@ -75,7 +75,7 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas):
             gemm(cblas, False, False, dah[t - t0], W_hh, 1.0, dh)
         rows_x = dax[:n_].reshape(n_ * B, 3 * H)
         rows_h = dah[:n_].reshape(n_ * B, 3 * H)
-        gemm(cblas, False, False, rows_x, W_xh, 0.0, dx[t0:t_end].reshape(n_ * B, I))
+        gemm(cblas, False, False, rows_x, W_xh, 0.0, dx[t0:t_end].reshape(n_ * B, dx.shape[2]))
         gemm(cblas, True, False, rows_x, x[t0:t_end].reshape(n_ * B, I), 1.0, dW_xh)
         gemm(cblas, True, False, rows_h, h[t0:t_end].reshape(n_ * B, H), 1.0, dW_hh)
         for r in range(n_ * B):
@@ -91,6 +91,7 @@ def supports(cell) -> bool:
 def forward(cell, p, x, state0):
     """Same contract as :func:`rnnlab.cells.reference_forward` for a :class:`GRUCell`."""
     dt = x.dtype
+    wt = forward_wt(dt, x.shape[1])
     T, B, _ = x.shape
     H = state0[0].shape[1]
     h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
@@ -99,8 +100,8 @@ def forward(cell, p, x, state0):
     hn = POOL.empty((T, B, H), dt)  # (T, B, H) W_hn h + b_hn
     _forward(
         as_c(x, dt),
-        as_c(p["W_xh"], dt),
-        as_c(p["W_hh"], dt),
+        forward_weight(p["W_xh"], dt, wt),
+        forward_weight(p["W_hh"], dt, wt),
         as_c(p["b_h"], dt),
         as_c(p["b_hn"], dt),
         h,
@@ -108,11 +109,12 @@ def forward(cell, p, x, state0):
         hn,
         np.empty((B, 3 * H), dtype=dt),  # (B, 3H) W_hh h_{t-1} of one step
         _blas.USE_CBLAS,
+        wt,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h, "gates": gates, "hn": hn}
 
 
-def backward(cell, p, dy, dstate_T, cache):
+def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     """Same contract as :func:`rnnlab.cells.reference_backward` for a :class:`GRUCell`."""
     x, h = cache["x"], cache["h"]
     dt = h.dtype
@@ -125,7 +127,9 @@ def backward(cell, p, dy, dstate_T, cache):
         "b_h": np.zeros(3 * H, dtype=dt),
         "b_hn": np.zeros(H, dtype=dt),
     }
-    dx = POOL.empty((T, B, I), dt)  # (T, B, I)
+    # Without need_dx (the bottom layer of a model: nobody reads dL/dx) dx has no columns and
+    # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
+    dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     work = (work_buffer(T, B, 3 * H, dt), work_buffer(T, B, 3 * H, dt))
     _backward(
         as_c(x, dt),
@@ -140,4 +144,7 @@ def backward(cell, p, dy, dstate_T, cache):
         work,
         _blas.USE_CBLAS,
     )
-    return dx, (dh,), grads
+    return (dx if need_dx else None), (dh,), grads
+
+
+backward.skips_dx = True  # takes need_dx=False (RecurrentLayer.backward checks for this)

@@ -16,12 +16,12 @@ from numba import njit
 from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
-from ._common import JIT, as_c, optional, work_buffer
+from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas):
+def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt):
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
@@ -31,9 +31,9 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cb
     # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
     # negative-index check, which keeps LLVM from vectorising the loop (3x).
     bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
-    gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))  # W_xh x_t
+    gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))  # W_xh x_t
     for t in range(T):
-        gemm(cblas, False, True, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
+        gemm(cblas, False, not wt, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
         for b in range(B):
             a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
             cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
@@ -126,7 +126,7 @@ def _backward(
                             dw_fc[j] += df[j] * cp[j]
             gemm(cblas, False, False, da[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1} from step t
         rows = da[:n].reshape(n * B, GH)
-        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, I))
+        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
         gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
         gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
@@ -142,6 +142,7 @@ def supports(cell) -> bool:
 def forward(cell, p, x, state0):
     """Same contract as :func:`rnnlab.cells.reference_forward` for an :class:`LSTMCell`."""
     dt = x.dtype
+    wt = forward_wt(dt, x.shape[1])
     T, B, _ = x.shape
     H = state0[0].shape[1]
     h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
@@ -150,8 +151,8 @@ def forward(cell, p, x, state0):
     gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
     _forward(
         as_c(x, dt),
-        as_c(p["W_xh"], dt),
-        as_c(p["W_hh"], dt),
+        forward_weight(p["W_xh"], dt, wt),
+        forward_weight(p["W_hh"], dt, wt),
         as_c(p["b_h"], dt),
         optional(p, "w_ic", dt),
         optional(p, "w_fc", dt),
@@ -162,12 +163,13 @@ def forward(cell, p, x, state0):
         cell.forget_gate,
         cell.peepholes,
         _blas.USE_CBLAS,
+        wt,
     )
     cache = {"x": x, "h": h, "c": c, "gates": gates}
     return h[1:], (h[T].copy(), c[T].copy()), cache
 
 
-def backward(cell, p, dy, dstate_T, cache):
+def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     """Same contract as :func:`rnnlab.cells.reference_backward` for an :class:`LSTMCell`."""
     x, h = cache["x"], cache["h"]
     dt = h.dtype
@@ -182,7 +184,9 @@ def backward(cell, p, dy, dstate_T, cache):
         "b_h": np.zeros(GH, dtype=dt),
     }
     peep = {name: np.zeros(H if name in p else 0, dtype=dt) for name in ("w_ic", "w_fc", "w_oc")}
-    dx = POOL.empty((T, B, I), dt)  # (T, B, I)
+    # Without need_dx (the bottom layer of a model: nobody reads dL/dx) dx has no columns and
+    # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
+    dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
     _backward(
         as_c(x, dt),
@@ -204,4 +208,7 @@ def backward(cell, p, dy, dstate_T, cache):
         _blas.USE_CBLAS,
     )
     grads.update({name: g for name, g in peep.items() if name in p})
-    return dx, (dh, dc), {name: grads[name] for name in p}
+    return (dx if need_dx else None), (dh, dc), {name: grads[name] for name in p}
+
+
+backward.skips_dx = True  # takes need_dx=False (RecurrentLayer.backward checks for this)

@@ -13,20 +13,20 @@ from numba import njit
 from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
-from ._common import JIT, as_c, work_buffer
+from ._common import JIT, as_c, forward_weight, forward_wt, work_buffer
 from ._vmath import sigmoid, tanh
 
 PHI_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, h, phi, cblas):
+def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt):
     T, B, I = x.shape
     H = h.shape[2]
     z = h[1:]  # the pre-activations are written where h_t goes, then overwritten by phi(z)
-    gemm(cblas, False, True, x.reshape(T * B, I), W_xh, 0.0, z.reshape(T * B, H))  # W_xh x_t
+    gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, z.reshape(T * B, H))  # W_xh x_t
     for t in range(T):
-        gemm(cblas, False, True, h[t], W_hh, 1.0, h[t + 1])  # += W_hh h_{t-1}
+        gemm(cblas, False, not wt, h[t], W_hh, 1.0, h[t + 1])  # += W_hh h_{t-1}
         for b in range(B):
             zt = h[t + 1, b]
             if phi == 0:
@@ -71,7 +71,7 @@ def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas):
                         d[j] = dhb[j] + dyb[j]
             gemm(cblas, False, False, dz[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1}
         rows = dz[:n].reshape(n * B, H)
-        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, I))
+        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
         gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
         gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
@@ -87,23 +87,25 @@ def supports(cell) -> bool:
 def forward(cell, p, x, state0):
     """Same contract as :func:`rnnlab.cells.reference_forward` for an :class:`RNNCell`."""
     dt = x.dtype
+    wt = forward_wt(dt, x.shape[1])
     T, B, _ = x.shape
     H = state0[0].shape[1]
     h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0] = state0[0]
     _forward(
         as_c(x, dt),
-        as_c(p["W_xh"], dt),
-        as_c(p["W_hh"], dt),
+        forward_weight(p["W_xh"], dt, wt),
+        forward_weight(p["W_hh"], dt, wt),
         as_c(p["b_h"], dt),
         h,
         PHI_CODES[cell.nonlinearity],
         _blas.USE_CBLAS,
+        wt,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h}
 
 
-def backward(cell, p, dy, dstate_T, cache):
+def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     """Same contract as :func:`rnnlab.cells.reference_backward` for an :class:`RNNCell`."""
     x, h = cache["x"], cache["h"]
     dt = h.dtype
@@ -115,7 +117,9 @@ def backward(cell, p, dy, dstate_T, cache):
         "W_hh": np.zeros((H, H), dtype=dt),
         "b_h": np.zeros(H, dtype=dt),
     }
-    dx = POOL.empty((T, B, I), dt)  # (T, B, I)
+    # Without need_dx (the bottom layer of a model: nobody reads dL/dx) dx has no columns and
+    # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
+    dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -128,4 +132,7 @@ def backward(cell, p, dy, dstate_T, cache):
         PHI_CODES[cell.nonlinearity],
         _blas.USE_CBLAS,
     )
-    return dx, (dh,), grads
+    return (dx if need_dx else None), (dh,), grads
+
+
+backward.skips_dx = True  # takes need_dx=False (RecurrentLayer.backward checks for this)
