@@ -174,6 +174,10 @@ def verdict(t: Trainer) -> str:
         if t.last_accuracy is not None
         else ""
     )
+    if t.last_accuracy is not None and t.last_eval is not None and t.last_eval.size:
+        # the count beside the strict verdict: 1 wrong of 2,560 and 900 wrong are both "not solved"
+        n = t.last_eval.size
+        acc += f" ({round((1.0 - t.last_accuracy) * n):,} wrong of {n:,})"
     held = (
         f"held-out loss {t.last_eval.loss:.4g} on {t.last_eval.size:,} sequences"
         if t.last_eval is not None
