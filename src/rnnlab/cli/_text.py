@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,12 @@ def run_text(
         if cfg.out is None:
             cfg = dataclasses.replace(cfg, out=default_out(paths, cfg.model))
         run = train_text(cfg, source, progress=not quiet, force=force, log=click.echo)
+    if run.test_loss is not None:
+        n = run.config.eval_size
+        click.echo(
+            f"held-out: {run.test_loss:.4f} nats/char, {run.test_loss / math.log(2):.4f} bits/char"
+            + (f" (its first {n:,} characters)" if n else "")
+        )
     if run.out is not None:
         click.echo(f"run folder: {run.out}")
     ctx.exit(getattr(run, "exit_code", 1 if run.status == "diverged" else 0))

@@ -29,7 +29,7 @@ class CorpusFiles:
 
     files: list[Path]  # absolute paths, in the order their text is concatenated
     names: list[str]  # the same files as recorded in the config (relative to their root)
-    paths: list[str]  # what the user gave (file or folder paths, or "stdlib")
+    paths: list[str]  # what the user gave, as absolute paths (or "stdlib")
     glob: str | None  # the name pattern a folder's files must match (None: every file)
     python: str | None = None  # "3.11.7" for the stdlib corpus
     sizes: list[int] = field(default_factory=list)  # bytes of each file
@@ -97,7 +97,7 @@ def find_files(paths: Sequence[str], glob: str | None = None) -> CorpusFiles:
     return CorpusFiles(
         [f.resolve() for f in files],
         names,
-        [os.fspath(p) for p in paths],
+        [p if p == STDLIB else str(Path(p).resolve()) for p in map(os.fspath, paths)],
         glob,
         python,
         [f.stat().st_size for f in files],
