@@ -238,8 +238,8 @@ def hochreiter_jobs(
         s = SETTINGS[k]
         for i, (_label, setup, model) in enumerate(HS_ROWS):
             base = s.config(setup, model)
-            if quick:  # a lecture's budget: half a minute per run at most
-                base.update(time_budget=30.0, max_sequences=min(s.budget, 40_000))
+            if quick:  # a lecture's budget: a minute per run at most
+                base.update(time_budget=60.0, max_sequences=min(s.budget, 40_000))
             else:  # the sequence budget decides; an hour caps the slowest (batch-1, T=1000) runs
                 base["time_budget"] = 3600.0
             for seed in range(seeds):

@@ -12,6 +12,7 @@ import multiprocessing as mp
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -76,14 +77,21 @@ def run_job(config: dict[str, Any], run_dir: str, fresh_eval: int | None) -> dic
 def _worker_main(conn) -> None:  # pragma: no cover - runs in the child process
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when the sweep stops
     while True:
-        msg = conn.recv()
+        try:
+            msg = conn.recv()
+        except EOFError:  # the sweep process is gone
+            return
         if msg is None:
             return
         key, args = msg
         try:
-            conn.send((key, True, run_job(*args)))
+            result = (key, True, run_job(*args))
         except Exception as exc:  # a job's error is its result, not the worker's end
-            conn.send((key, False, f"{type(exc).__name__}: {exc}"))
+            result = (key, False, f"{type(exc).__name__}: {exc}")
+        try:
+            conn.send(result)
+        except OSError:  # the sweep process is gone (stopped): nobody to tell
+            return
 
 
 def _death(code: int | None) -> str:
@@ -226,6 +234,10 @@ def execute_dask(tasks: list[tuple[str, tuple]], client, on_done: Done) -> None:
         fut.release()
 
 
+def _exit_on_term(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 # -- the sweep --------------------------------------------------------------------------------
 @dataclass
 class SweepResult:
@@ -297,6 +309,11 @@ def run_sweep(
                 db.put(key, status="failed", reason=str(res))
             bar.update(1)
 
+        # SIGTERM ends the sweep through the finally blocks below: the workers are stopped and
+        # the unfinished jobs stay "pending" (run again next time) instead of orphaned processes
+        old_term = None
+        if threading.current_thread() is threading.main_thread():
+            old_term = signal.signal(signal.SIGTERM, _exit_on_term)
         try:
             if client is not None:
                 try:
@@ -310,6 +327,8 @@ def run_sweep(
                 execute_local(tasks, workers or os.cpu_count() or 1, on_done)
         finally:
             bar.close()
+            if old_term is not None:
+                signal.signal(signal.SIGTERM, old_term)
         return SweepResult(
             len(jobs), len(jobs) - len(todo), len(todo), failed, time.perf_counter() - t0, db.path
         )
