@@ -96,3 +96,42 @@ def test_gemm_rate_is_the_median_of_probes_between_the_repeats():
         probe=probe,
     )
     assert probe.calls == 7  # every third round of 20
+
+
+def test_write_section_replaces_only_its_own_block(tmp_path):
+    path = tmp_path / "results.md"
+    bench.write_section(path, "layer", "layer table v1")
+    bench.write_section(path, "train", "train table v1")
+    bench.write_section(path, "layer", "layer table v2")
+    text = path.read_text()
+    assert "layer table v2" in text and "layer table v1" not in text
+    assert text.index("layer table v2") < text.index("train table v1")
+    assert text.count("<!-- begin layer -->") == 1 and text.count("<!-- end train -->") == 1
+
+
+def test_training_step_workloads_and_report():
+    from rnnlab import bench_train
+
+    names = [w.name for w in bench_train.workloads()]
+    assert {"adding", "temporal order", "min-char-rnn", "2-layer bi tagger"} <= set(names)
+    w = bench_train.Workload("t", "lstm", B=3, H=4, T=5, I=6, K=6, loss="ce", target="every")
+    x, tgt = bench_train.make_batch(w, np.dtype(np.float32))
+    assert x.shape == (5, 3, 6) and tgt.shape == (5, 3) and np.all(x.sum(axis=2) == 1.0)
+    results = [
+        bench_train.StepResult(w, rnnlab_ms=1.0, torch_ms=4.0, repeats=7),
+        bench_train.StepResult(w, rnnlab_ms=2.0, torch_ms=1.0, repeats=7),
+    ]
+    report = bench_train.StepReport("float32", 1, results, loadavg="0.5 0.5 0.5")
+    assert report.geomean == pytest.approx(math.sqrt(4.0 * 0.5))
+    text = bench_train.format_step_report(report)
+    assert "load average 0.5 0.5 0.5" in text and "worst 0.50 (t)" in text
+
+
+@pytest.mark.parametrize("cell,loss,target", [("gru", "mse", "last"), ("rnn", "ce", "every")])
+def test_training_steps_run_on_both_sides(cell, loss, target):
+    pytest.importorskip("torch")
+    from rnnlab import bench_train
+
+    w = bench_train.Workload("t", cell, B=2, H=4, T=3, I=5, K=5, loss=loss, target=target)
+    r = bench_train.measure_step(w, np.dtype(np.float64), min_repeats=2, max_repeats=2)
+    assert r.repeats == 2 and r.rnnlab_ms > 0 and r.torch_ms > 0

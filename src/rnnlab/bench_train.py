@@ -275,11 +275,11 @@ def run_cli(
     ws = workloads(quick)
     for n in threads:
         for name in dtypes:
-            echo(f"{name}, {n} thread(s):")
+            echo(f"{name}, {n} thread(s), load average {loadavg()}:")
             echo(STEP_HEADER)
             report = run_steps(ws, name, n, progress=lambda r: echo(format_step_row(r)))
             text = format_step_report(report)
-            echo(text.splitlines()[-1])
+            echo(f"{text.splitlines()[-1]} (load average {report.loadavg})")
             sections += ["", text]
     if trainer:
         rows = []
