@@ -242,7 +242,7 @@ def command(
                 "resume: a resumed run keeps its saved settings; only --steps, --max-sequences "
                 f"and --time-budget may change, got {', '.join(extra or ['--config'])}"
             )
-        cfg = TrainConfig(**given)
+        cfg = TrainConfig(**{"time_budget": None, **given})  # None: keep the saved budget
     else:
         base = read_config(config_file) if config_file else TrainConfig()
         if task_options:

@@ -115,17 +115,36 @@ def plot_loss_curve(
 ) -> Path:
     """Loss (log), accuracy and gradient norm (log) against sequences seen, one panel each.
 
-    The accuracy panel shows the training batches (faint) and the test evaluations (dots).
+    The accuracy panel shows the training batches (faint) and the test evaluations (dots); a run
+    on data with no per-sequence "correct" (a regression) has no accuracy panel, and its
+    held-out loss is drawn as dots on the loss panel instead.
     ``metrics_path`` is a run's ``metrics.csv`` or its columns (:func:`metrics_columns`).
     """
     m = metrics_path if isinstance(metrics_path, dict) else read_metrics(metrics_path)
-    fig = new_figure((7, 7.5))
-    axes = fig.subplots(3, 1, sharex=True)
-    _curve_axes(axes, m, None, "C0")
-    axes[1].plot([], [], "o-", ms=3, color="C0", label="fresh test sequences")
-    axes[1].plot([], [], lw=0.6, color="C0", alpha=0.35, label="training batches")
-    axes[1].legend(loc="center right", fontsize=8)
-    _finish_axes(axes, clip)
+    nan = np.full(m["sequences"].shape, np.nan)
+    has_acc = any(np.isfinite(m.get(k, nan)).any() for k in ("accuracy", "test_accuracy"))
+    if has_acc:
+        fig = new_figure((7, 7.5))
+        axes = fig.subplots(3, 1, sharex=True)
+        _curve_axes(axes, m, None, "C0")
+        axes[1].plot([], [], "o-", ms=3, color="C0", label="fresh test sequences")
+        axes[1].plot([], [], lw=0.6, color="C0", alpha=0.35, label="training batches")
+        axes[1].legend(loc="center right", fontsize=8)
+        _finish_axes(axes, clip)
+    else:
+        fig = new_figure((7, 5.5))
+        ax_loss, ax_norm = fig.subplots(2, 1, sharex=True)
+        scratch = fig.add_axes((0, 0, 0, 0), visible=False)  # the accuracy panel it does not draw
+        _curve_axes((ax_loss, scratch, ax_norm), m, "training batches", "C0")
+        test = m.get("test_loss", nan)
+        ok = np.isfinite(test)
+        ax_loss.plot(
+            m["sequences"][ok], _positive(test[ok]), "o", ms=3, color="C1", label="held-out data"
+        )
+        ax_loss.legend(loc="upper right", fontsize=8)
+        _finish_axes((ax_loss, scratch, ax_norm), clip)
+        ax_loss.set_ylabel("loss (log)")
+        axes = (ax_loss, ax_norm)
     if title:
         axes[0].set_title(title, fontsize=10)
     return save_figure(fig, out_path)

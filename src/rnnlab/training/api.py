@@ -137,7 +137,7 @@ def train(
             say(msg)
             return _run(trainer, msg, out)
     elif folder is not None:
-        folder.start(c)
+        trainer.config_sha256 = folder.start(c)
     trainer.fit(final_evaluation=folder is not None)
     message = verdict(trainer)
     say(message)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 import os
 import sys
@@ -111,7 +110,7 @@ def validate_config(c: TrainConfig) -> TrainConfig:
         raise TypeError(f"config: expected a TrainConfig, got {type(c).__name__}")
     if not isinstance(c.data, dict):
         raise TypeError(f"data: expected a table describing the data source, got {c.data!r}")
-    if not c.data or c.task is not None:
+    if c.task is not None:  # None: the data is given from Python (train(config, data))
         check_choice("task", c.task, tuple(TASKS))
     check_choice("model", c.model, MODELS)
     check_choice("nonlinearity", c.nonlinearity, NONLINEARITIES)
@@ -186,6 +185,8 @@ def make_source(c: TrainConfig, data: DataSource | None = None) -> DataSource:
         return data
     if c.data:
         return load_source(c.data)
+    if c.task is None:
+        raise ValueError("task: expected a task name, or the data to train on (data=...); got None")
     kw = dict(c.task_kwargs)
     if c.length is not None:
         kw["length"] = c.length
@@ -277,17 +278,6 @@ def config_from_dict(d: dict[str, Any], where: str = "config") -> TrainConfig:
     return validate_config(TrainConfig(**d))
 
 
-# What a resumed run may change: its budgets (and the folder may move). Everything else is the
-# run's identity, hashed into every checkpoint.
-RESUMABLE = ("steps", "max_sequences", "time_budget", "out")
-
-
-def config_sha256(c: TrainConfig) -> str:
-    """SHA-256 of the config's identity: every setting but :data:`RESUMABLE`."""
-    d = {k: v for k, v in config_to_dict(c).items() if k not in RESUMABLE}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
-
-
 def read_config(path: str | os.PathLike) -> TrainConfig:
     """Read a TOML config file (a run's ``config.toml`` or one written by hand)."""
     path = Path(path)
@@ -304,8 +294,16 @@ def read_config(path: str | os.PathLike) -> TrainConfig:
     return config_from_dict(data, where=f"config {str(path)!r}")
 
 
-def write_config(path: str | os.PathLike, c: TrainConfig) -> None:
-    """Write ``c`` as TOML, atomically."""
+def write_config(path: str | os.PathLike, c: TrainConfig) -> str:
+    """Write ``c`` as TOML, atomically; return the SHA-256 of the file's bytes (a checkpoint
+    records it, so that an edited ``config.toml`` is caught; see :func:`file_sha256`)."""
     import tomli_w
 
-    atomic_write_text(path, tomli_w.dumps(config_to_dict(c)))
+    text = tomli_w.dumps(config_to_dict(c))
+    atomic_write_text(path, text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

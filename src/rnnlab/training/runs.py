@@ -19,7 +19,7 @@ from .. import checkpoint as ckpt
 from .._files import atomic_write_text, remove_orphans
 from ..model import SequenceModel
 from .build import build_model
-from .config import TrainConfig, config_sha256, read_config
+from .config import TrainConfig, file_sha256, read_config
 
 RUN_FILES = (ckpt.CONFIG_FILE, ckpt.METRICS_FILE, ckpt.MODEL_FILE, ckpt.CURVE_FILE)
 METRIC_COLUMNS = (
@@ -104,8 +104,9 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
 
-    def start(self, config: TrainConfig) -> None:
-        """Create the folder, remove the old run files (``--force``), write ``config.toml``."""
+    def start(self, config: TrainConfig) -> str:
+        """Create the folder, remove the old run files (``--force``), write ``config.toml``;
+        return the SHA-256 of what was written (every checkpoint records it)."""
         from .config import write_config
 
         self.path.mkdir(parents=True, exist_ok=True)
@@ -113,7 +114,7 @@ class RunFolder:
             if (self.path / name).exists():
                 (self.path / name).unlink()
         self.clean()
-        write_config(self.path / ckpt.CONFIG_FILE, config)
+        return write_config(self.path / ckpt.CONFIG_FILE, config)
 
     def clean(self) -> None:
         """Remove the temporary files an interrupted writer left behind."""
@@ -169,7 +170,7 @@ def read_run(run_dir: Path) -> tuple[TrainConfig, ckpt.Checkpoint]:
     config = read_config(run_dir / ckpt.CONFIG_FILE)
     saved = ckpt.load_checkpoint(run_dir / ckpt.MODEL_FILE)
     want = saved.metadata.get("config_sha256")
-    if want is not None and config_sha256(config) != want:
+    if want is not None and file_sha256(run_dir / ckpt.CONFIG_FILE) != want:
         raise ValueError(
             f"config: {str(run_dir / ckpt.CONFIG_FILE)!r} is not the config "
             f"{ckpt.MODEL_FILE} was trained with (edited, truncated or from another run)"

@@ -27,7 +27,7 @@ from ..tasks.base import Batch
 from . import bptt
 from .build import seed_streams
 from .callbacks import Callback
-from .config import TrainConfig, config_sha256, config_to_dict
+from .config import TrainConfig, config_to_dict
 from .runs import METRIC_COLUMNS
 
 _SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # the shell's exit codes for them
@@ -98,6 +98,7 @@ class Trainer:
         self.omega: float | None = None  # Omega of the last batch (config.omega set)
         self.saved_step = 0
         self.checkpoint_path = None
+        self.config_sha256: str | None = None  # of the run folder's config.toml, if any
         self._stopping = False
         self._start = 0.0
 
@@ -116,7 +117,7 @@ class Trainer:
             "task": self.config.task,
             "model": self.config.model,
             "config": config_to_dict(self.config),
-            "config_sha256": config_sha256(self.config),
+            "config_sha256": self.config_sha256,
         }
 
     def carried_arrays(self) -> dict[str, np.ndarray]:
@@ -137,6 +138,7 @@ class Trainer:
         self.step, self.sequences = int(meta["step"]), int(meta["sequences"])
         self.seconds = float(meta["seconds"])
         self.solved_at, self.last_accuracy = meta.get("solved_at"), meta.get("test_accuracy")
+        self.config_sha256 = meta.get("config_sha256")
         parts = (saved.extra or {}).get("state")
         if parts:
             arrays = tuple(parts[str(i)] for i in range(len(parts)))
