@@ -267,3 +267,33 @@ def test_backward_without_dx_gives_the_same_gradients(family, dtype):
     finally:
         module.forward_wt = _common.forward_wt
     np.testing.assert_allclose(y_other, y, rtol=1e-12 if dtype == np.float64 else 1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "family,kw",
+    [
+        ("lstm", {}),
+        ("lstm", {"peepholes": True}),
+        ("lstm", {"forget_gate": False}),
+        ("lstm", {"peepholes": True, "forget_gate": False}),
+        ("gru", {}),
+        ("rnn", {}),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_forward_without_cache_gives_the_same_outputs(family, kw, dtype):
+    """keep_cache=False (evaluation): the LSTM runs its cache-free kernel, the same bits."""
+    cls = {"rnn": rnnlab.RNN, "lstm": rnnlab.LSTM, "gru": rnnlab.GRU}[family]
+    layer = cls(3, 5, num_layers=2, bidirectional=True, rng=0, dtype=dtype, **kw)
+    gen = np.random.default_rng(2)
+    x = gen.standard_normal((7, 4, 3)).astype(dtype)
+    state = layer.zero_state(4)
+    state = tuple(s + 0.1 for s in state) if isinstance(state, tuple) else state + 0.1
+    y, s_T, cache = layer.forward(x, state)
+    y2, s_T2, none = layer.forward(x, state, keep_cache=False)
+    assert cache is not None and none is None
+    np.testing.assert_array_equal(y2, y)
+    for a, b in zip(
+        s_T if isinstance(s_T, tuple) else (s_T,), s_T2 if isinstance(s_T2, tuple) else (s_T2,)
+    ):
+        np.testing.assert_array_equal(b, a)

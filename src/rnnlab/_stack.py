@@ -264,12 +264,14 @@ class RecurrentLayer:
 
     # -- forward / backward ----------------------------------------------------------------
     def forward(
-        self, x: np.ndarray, state: StateArg = None, *, check: bool = True
-    ) -> tuple[np.ndarray, StateArg, LayerCache]:
+        self, x: np.ndarray, state: StateArg = None, *, check: bool = True, keep_cache: bool = True
+    ) -> tuple[np.ndarray, StateArg, LayerCache | None]:
         """Run the network over ``x (T, B, I)``; return ``y (T, B, dirs*H)``, state, cache.
 
         ``check=False`` skips the finiteness check of the parameters (their shapes are always
         checked): for callers that run many one-step forwards with parameters checked once.
+        ``keep_cache=False`` (evaluation: no backward pass follows) returns ``None`` for the
+        cache; kernels that can run without one (the LSTM's) then keep only ``h`` and ``c``.
         """
         self.check_params(finite=check)
         check_array("x", x, ndim=3, dtype=self.dtype, shape=(None, None, self.input_size))
@@ -279,11 +281,16 @@ class RecurrentLayer:
         init = self.split_state(state, B)
         final = [np.empty_like(s) for s in init]
         fwd, _ = self._sequence_fns()
+        infer = None if keep_cache else getattr(fwd, "infer", None)
         cache = LayerCache(input_shape=(T, B, self.input_size))
         inp, outs = x, []
         for u in self.directions():
             # the reverse direction reads time backwards
-            y_d, s_T, c = fwd(self.cell, u.params, u.flip(inp), tuple(s[u.row] for s in init))
+            args = (self.cell, u.params, u.flip(inp), tuple(s[u.row] for s in init))
+            if infer is not None:
+                (y_d, s_T), c = infer(*args), None
+            else:
+                y_d, s_T, c = fwd(*args)
             for k, s in enumerate(s_T):
                 final[k][u.row] = s
             outs.append(u.flip(y_d))
@@ -291,7 +298,7 @@ class RecurrentLayer:
             if u.last:
                 inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=2)  # (T, B, D*H)
                 outs = []
-        return np.ascontiguousarray(inp), join_state(final), cache
+        return np.ascontiguousarray(inp), join_state(final), cache if keep_cache else None
 
     def backward(
         self, dy: np.ndarray, cache: LayerCache, dstate: StateArg = None, *, need_dx: bool = True

@@ -172,7 +172,7 @@ def evaluate_model(
         bounds = _early_bounds(b.x.shape[1]) if stop_early and start == 0 else [0, b.x.shape[1]]
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             s = _slice(b, lo, hi, task.target) if hi - lo < b.x.shape[1] else b
-            h, _, _ = model.layer.forward(s.x.astype(model.dtype, copy=False))
+            h, _, _ = model.layer.forward(s.x.astype(model.dtype, copy=False), keep_cache=False)
             value, _, _, y = readout_loss(
                 model.readout, h, s.y, model.loss, **s.loss_kwargs(task.target)
             )

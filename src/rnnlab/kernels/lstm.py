@@ -69,6 +69,49 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cb
 
 
 @njit(**JIT)
+def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt):
+    # _forward without the cache: each step's pre-activations go to one (B, G*H) buffer and the
+    # cell state alternates between two (B, H) rows, so the gate loops stay in cache. The same
+    # products and arithmetic in the same order, so the same h bits.
+    T, B, I = x.shape
+    H = h.shape[2]
+    oi, of = 0, H
+    og = 2 * H if forget else H
+    oo = og + H
+    bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
+    for t in range(T):
+        gemm(cblas, False, not wt, x[t], W_xh, 0.0, a)  # W_xh x_t
+        gemm(cblas, False, not wt, h[t], W_hh, 1.0, a)  # += W_hh h_{t-1}
+        for b in range(B):
+            r = a[b]
+            cp, cn, hn = c2[t % 2, b], c2[(t + 1) % 2, b], h[t + 1, b]
+            ai, af, ag, ao = r[oi : oi + H], r[of : of + H], r[og : og + H], r[oo : oo + H]
+            if peep:
+                for j in range(H):
+                    ai[j] += w_ic[j] * cp[j]
+                if forget:
+                    for j in range(H):
+                        af[j] += w_fc[j] * cp[j]
+            if forget:
+                for j in range(H):
+                    i = sigmoid(ai[j] + bi[j])
+                    f = sigmoid(af[j] + bf[j])
+                    g = tanh(ag[j] + bg[j])
+                    cn[j] = f * cp[j] + i * g
+            else:
+                for j in range(H):
+                    i = sigmoid(ai[j] + bi[j])
+                    g = tanh(ag[j] + bg[j])
+                    cn[j] = cp[j] + i * g
+            if peep:
+                for j in range(H):
+                    ao[j] += w_oc[j] * cn[j]
+            for j in range(H):
+                o = sigmoid(ao[j] + bo[j])
+                hn[j] = o * tanh(cn[j])
+
+
+@njit(**JIT)
 def _backward(
     x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, da, forget, peep, cblas
 ):
@@ -212,3 +255,34 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
 
 
 backward.skips_dx = True  # takes need_dx=False (RecurrentLayer.backward checks for this)
+
+
+def infer(cell, p, x, state0):
+    """:func:`forward` without the cache (evaluation): ``(h (T, B, H), (h_T, c_T))``."""
+    dt = x.dtype
+    wt = forward_wt(dt, x.shape[1])
+    T, B, _ = x.shape
+    H = state0[0].shape[1]
+    h = np.empty((T + 1, B, H), dt)  # (T+1, B, H)
+    c2 = np.empty((2, B, H), dt)  # (2, B, H): c_{t-1} and c_t, alternating
+    h[0], c2[0] = state0
+    _infer(
+        as_c(x, dt),
+        forward_weight(p["W_xh"], dt, wt),
+        forward_weight(p["W_hh"], dt, wt),
+        as_c(p["b_h"], dt),
+        optional(p, "w_ic", dt),
+        optional(p, "w_fc", dt),
+        optional(p, "w_oc", dt),
+        h,
+        c2,
+        np.empty((B, len(cell.gates) * H), dt),
+        cell.forget_gate,
+        cell.peepholes,
+        _blas.USE_CBLAS,
+        wt,
+    )
+    return h[1:], (h[T].copy(), c2[T % 2].copy())
+
+
+forward.infer = infer  # RecurrentLayer.forward(..., keep_cache=False) looks for this
