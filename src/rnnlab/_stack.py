@@ -23,6 +23,7 @@ from ._validate import (
     check_choice,
     check_index,
     check_instance,
+    check_memory,
     check_positive_int,
 )
 from .cells import Cell, reference_backward, reference_forward
@@ -137,6 +138,10 @@ class RecurrentLayer:
         self.dtype = as_float_dtype(dtype)
         self.backend = check_choice("backend", backend, BACKENDS)
         gen = as_rng(rng)
+        D, H = self.num_directions, self.hidden_size
+        widths = [self.input_size] + [D * H] * (self.num_layers - 1)
+        n = sum(int(np.prod(shape)) for w in widths for shape in cell.param_shapes(w, H).values())
+        check_memory("hidden_size", 2.0 * D * n * self.dtype.itemsize, "the parameters")
         self.params: dict[str, np.ndarray] = {}
         self._local_names = tuple(cell.param_shapes(1, 1))
         for layer in range(self.num_layers):

@@ -134,3 +134,36 @@ def check_last(last: object, T: int, B: int, name: str = "last") -> np.ndarray:
             f"{name}: expected indices in [0, {T - 1}], got [{last.min()}, {last.max()}]"
         )
     return last
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the machine has free (Linux ``MemAvailable``; else physical memory)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return None
+
+
+def gib(n: float) -> str:
+    """``n`` bytes in GiB (or MiB below 128 MiB), three digits."""
+    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"
+
+
+def check_memory(name: str, nbytes: float, what: str, share: float = 0.8) -> None:
+    """Refuse (ValueError naming ``name``) to allocate ``nbytes`` for ``what`` when that exceeds
+    ``share`` of the free memory: a clear error instead of a MemoryError or the OOM killer."""
+    free = available_memory()
+    if free is not None and nbytes > share * free:
+        raise ValueError(
+            f"{name}: {what} would need about {gib(nbytes)}; the machine has {gib(free)} free "
+            f"and the limit is {share:.0%} of that"
+        )

@@ -10,8 +10,7 @@ system kills it.
 
 from __future__ import annotations
 
-import os
-
+from .._validate import available_memory, gib
 from ..data import DataSource, TaskSource
 from .config import TrainConfig
 
@@ -45,33 +44,14 @@ def estimate_bytes(c: TrainConfig, source: DataSource) -> int | None:
     return item * (params + 2 * rows * T * per_step)
 
 
-def available_bytes() -> int | None:
-    """Memory the machine has free (Linux ``MemAvailable``; else physical memory)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):  # pragma: no cover
-        return None
-
-
 def check_memory(c: TrainConfig, source: DataSource, share: float = 0.8) -> None:
     """Refuse (ValueError) a run whose estimate exceeds ``share`` of the free memory."""
-    need, free = estimate_bytes(c, source), available_bytes()
+    need, free = estimate_bytes(c, source), available_memory()
     if need is None or free is None or need <= share * free:
         return
     raise ValueError(
-        f"memory: this run needs about {_gib(need)} (hidden {c.hidden}, batch {c.batch}, "
+        f"memory: this run needs about {gib(need)} (hidden {c.hidden}, batch {c.batch}, "
         f"length up to {max_length(source)}, {c.layers} layer(s), {c.dtype}); the machine has "
-        f"{_gib(free)} free and the limit is {share:.0%} of that; lower --hidden, --batch, "
+        f"{gib(free)} free and the limit is {share:.0%} of that; lower --hidden, --batch, "
         "--length or --eval-size"
     )
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**27 else f"{n / 2**20:.3g} MiB"

@@ -109,7 +109,12 @@ class RunFolder:
         return the SHA-256 of what was written (every checkpoint records it)."""
         from .config import write_config
 
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(
+                f"out: cannot create the folder {str(self.path)!r} ({exc.strerror})"
+            ) from None
         for name in RUN_FILES:  # --force: start clean, but touch nothing else in the folder
             if (self.path / name).exists():
                 (self.path / name).unlink()
