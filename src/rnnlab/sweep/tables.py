@@ -81,6 +81,10 @@ def hochreiter_table(rows: list[dict[str, Any]]) -> str:
                 f"| {m['fresh_all_correct']}/{m['runs']} |"
             )
             first = False
+    shown = [k for k in SETTINGS if any((k, str(i)) in cells for i in range(len(HS_ROWS)))]
+    if shown:  # the paper's criterion of each setting; "solved" above is rnnlab's strict verdict
+        lines.append("\nThe paper's success criteria:\n")
+        lines += [f"- {SETTINGS[k].title}: {SETTINGS[k].criterion}" for k in shown]
     return "\n".join(lines) + "\n"
 
 
