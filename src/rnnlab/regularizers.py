@@ -80,7 +80,8 @@ def omega_and_grad(
     omega = float(((r - 1.0) ** 2).mean(axis=1).sum() / n)
     # d(r-1)^2/dW = 2 (r-1) * 2 a^T v / ||delta||^2, averaged over the batch, over n steps
     coef = np.where(counted, 4.0 * (r - 1.0) / safe, 0.0) / (B * n)  # (T, B)
-    dW = np.einsum("tb,tbi,tbj->ij", coef, a, v)  # (G*H, H)
+    ca = (coef[..., None] * a).reshape(T * B, -1)  # (T*B, G*H)
+    dW = ca.T @ v.reshape(T * B, -1)  # (G*H, H): sum over steps and sequences, one GEMM
     return omega, dW.astype(W_hh.dtype, copy=False)
 
 
