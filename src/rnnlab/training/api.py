@@ -167,7 +167,7 @@ def verdict(t: Trainer) -> str:
     """One line saying how the run ended."""
     c, src = t.config, t.source
     what = f"{c.model.upper()} on {src.title}"
-    paper = src.default_budget if isinstance(src, TaskSource) else None
+    paper = src.task.paper_sequences if isinstance(src, TaskSource) else None
     ref = f" (paper's LSTM: {paper:,})" if paper else ""
     acc = (
         f"{100 * t.last_accuracy:.2f}% of fresh test sequences correct"
