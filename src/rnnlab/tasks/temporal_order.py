@@ -16,8 +16,8 @@ Where we chose: the outputs are softmax probabilities trained with cross-entropy
 sigmoid units and squared error), and correct means every probability is within 0.3 of the one-hot
 target. ``length`` scales every range proportionally (``length=100`` gives the paper's). The
 paper counts positions from 1 with ``B`` at position 1, so its position ``t`` is index ``t - 1``
-here (``B`` at index 0): the minimal lag from the last relevant symbol to the end is the paper's 40 (6a) and 24
-(6b). Solved: all 2,560 fresh test sequences correct.
+here (``B`` at index 0): the minimal lag from the last relevant symbol to the end is the paper's
+40 (6a) and 24 (6b). Solved: all 2,560 fresh test sequences correct.
 """
 
 from __future__ import annotations
