@@ -97,6 +97,7 @@ def test_interrupted_again_and_again_ends_as_the_uninterrupted_run(tmp_path, sig
             p.join(120)
             assert p.exitcode in (0, 1), p.exitcode
             break
+    print(f"{signal.Signals(sig).name}: {stops} interruptions")  # shown with pytest -s
     assert stops >= 10, f"only {stops} interruptions landed; the run is too short"
     _consistent(out)
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporaries

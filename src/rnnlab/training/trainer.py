@@ -277,18 +277,21 @@ class Trainer:
         if self.status == "solved":
             return self.status
         self._start = time.perf_counter() - self.seconds
-        self._emit("on_start")
-        try:
-            with single_thread_blas(), self._signals():
-                self._loop()
-        except KeyboardInterrupt:  # a signal handler could not be installed (not main thread)
-            self.stop("interrupted", "interrupted by the user")
-        self.seconds = time.perf_counter() - self._start
-        if final_evaluation and self.status == "not solved":
-            self._final_evaluation()
-        if self.status == "not solved" and not self.source.has_criterion:
-            self.status = "finished"  # nothing to solve: the budget was the plan
-        self._emit("on_end")
+        # The handlers stay in place until the last file is written: a signal that arrives
+        # after the loop only lets the run finish its evaluation and checkpoint.
+        with self._signals():
+            self._emit("on_start")
+            try:
+                with single_thread_blas():
+                    self._loop()
+            except KeyboardInterrupt:  # no handler could be installed (not the main thread)
+                self.stop("interrupted", "interrupted by the user")
+            self.seconds = time.perf_counter() - self._start
+            if final_evaluation and self.status == "not solved":
+                self._final_evaluation()
+            if self.status == "not solved" and not self.source.has_criterion:
+                self.status = "finished"  # nothing to solve: the budget was the plan
+            self._emit("on_end")
         return self.status
 
     def _loop(self) -> None:
@@ -339,5 +342,8 @@ class Trainer:
 
     @property
     def exit_status(self) -> int | None:
-        """The shell's exit code of the signal that stopped the run (130, 143), or None."""
-        return _SIGNAL_STATUS.get(self.signal) if self.signal is not None else None
+        """The shell's exit code of the signal that stopped the run (130, 143), or None (also
+        when the signal came after the loop had ended: then the verdict stands)."""
+        if self.signal is None or self.status != "interrupted":
+            return None
+        return _SIGNAL_STATUS.get(self.signal)
