@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._validate import check_positive_float, check_positive_int
+from ._validate import NonFiniteError, check_positive_float, check_positive_int
 
 Params = dict[str, np.ndarray]
 Schedule = Callable[[int], float]
@@ -192,6 +192,8 @@ class Optimizer(ABC):
         for k, p in params.items():
             if grads[k].shape != p.shape:
                 raise ValueError(f"grads[{k!r}]: expected shape {p.shape}, got {grads[k].shape}")
+            if not np.isfinite(grads[k]).all():  # one NaN would spread through every later step
+                raise NonFiniteError(f"grads[{k!r}]: expected finite values, got NaN/inf entries")
         lr = self.lr
         self.t += 1
         for k, p in params.items():
