@@ -98,6 +98,64 @@ class _Part:
             h.update(np.ascontiguousarray(a).tobytes())
 
 
+def _split_off(
+    x: np.ndarray, y: np.ndarray, last: np.ndarray, target: str, val_fraction: object
+) -> tuple[_Part, _Part]:
+    """``(train, held-out)``: the last ``val_fraction`` of the ``N`` sequences held out."""
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
+        raise TypeError(f"val_fraction: expected a number in (0, 1), got {val_fraction!r}")
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction}")
+    N = x.shape[1]
+    n_val = int(round(N * float(val_fraction)))
+    if n_val < 1 or n_val >= N:
+        raise ValueError(
+            f"val_fraction: {val_fraction} of {N} sequences holds out {n_val}; expected "
+            "at least one held-out and one training sequence"
+        )
+    cut = N - n_val
+    ys = (y[:, :cut], y[:, cut:]) if target == "every" else (y[:cut], y[cut:])
+    return (
+        _Part(x[:, :cut], ys[0], last[:cut], target),
+        _Part(x[:, cut:], ys[1], last[cut:], target),
+    )
+
+
+def _outputs(train: _Part, val: _Part, loss: str, classes: object) -> int:
+    """``K``: the targets' width, or for ``ce`` the classes (given, or largest index + 1)."""
+    if loss != "ce":
+        return int(train.y.shape[-1])
+    seen = int(max(train.y.max(), val.y.max())) + 1
+    if classes is None:
+        return seen
+    if isinstance(classes, bool) or not isinstance(classes, numbers.Integral):
+        raise TypeError(f"classes: expected a positive int, got {classes!r}")
+    if classes < seen:
+        raise ValueError(f"classes: expected at least {seen} (largest index + 1), got {classes}")
+    return int(classes)
+
+
+def _check_criterion(target_loss: object, target_accuracy: object, loss: str) -> None:
+    for name, v, top in (
+        ("target_loss", target_loss, None),
+        ("target_accuracy", target_accuracy, 1.0),
+    ):
+        if v is not None and (
+            isinstance(v, bool)
+            or not isinstance(v, numbers.Real)
+            or not np.isfinite(v)
+            or v < 0
+            or (top is not None and v > top)
+        ):
+            raise ValueError(
+                f"{name}: expected a finite number >= 0{' and <= 1' if top else ''}, got {v!r}"
+            )
+    if target_accuracy is not None and loss == "mse":
+        raise ValueError(
+            "target_accuracy: needs loss 'ce' or 'bce' (mse has no 'correct'), got 'mse'"
+        )
+
+
 class ArrayDataset(DataSource):
     """The user's own sequences, with a held-out part, as a training source.
 
@@ -157,22 +215,7 @@ class ArrayDataset(DataSource):
         if x_val is None:
             if y_val is not None or lengths_val is not None:
                 raise ValueError("x_val: expected an array when y_val or lengths_val is given")
-            if isinstance(val_fraction, bool) or not isinstance(val_fraction, numbers.Real):
-                raise TypeError(f"val_fraction: expected a number in (0, 1), got {val_fraction!r}")
-            if not 0.0 < val_fraction < 1.0:
-                raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction}")
-            N = x.shape[1]
-            n_val = int(round(N * float(val_fraction)))
-            if n_val < 1 or n_val >= N:
-                raise ValueError(
-                    f"val_fraction: {val_fraction} of {N} sequences holds out {n_val}; expected "
-                    "at least one held-out and one training sequence"
-                )
-            cut = N - n_val
-            sel = (lambda a: a[:, cut:]) if target == "every" else (lambda a: a[cut:])
-            self.val = _Part(x[:, cut:], sel(y), last[cut:], target)
-            sel = (lambda a: a[:, :cut]) if target == "every" else (lambda a: a[:cut])
-            self.train = _Part(x[:, :cut], sel(y), last[:cut], target)
+            self.train, self.val = _split_off(x, y, last, target, val_fraction)
         else:
             if y_val is None:
                 raise ValueError("y_val: expected the held-out targets with x_val, got None")
@@ -188,36 +231,8 @@ class ArrayDataset(DataSource):
                 )
             self.train = _Part(x, y, last, target)
             self.val = _Part(xv, yv, _as_last("lengths_val", lengths_val, *xv.shape[:2]), target)
-        if loss == "ce":
-            seen = int(max(self.train.y.max(), self.val.y.max())) + 1
-            if classes is None:
-                classes = seen
-            elif isinstance(classes, bool) or not isinstance(classes, numbers.Integral):
-                raise TypeError(f"classes: expected a positive int, got {classes!r}")
-            elif classes < seen:
-                raise ValueError(
-                    f"classes: expected at least {seen} (largest index + 1), got {classes}"
-                )
-            self._K = int(classes)
-        else:
-            self._K = int(self.train.y.shape[-1])
-        for name, v, top in (
-            ("target_loss", target_loss, None),
-            ("target_accuracy", target_accuracy, 1.0),
-        ):
-            if v is not None and (
-                not isinstance(v, numbers.Real)
-                or not np.isfinite(v)
-                or v < 0
-                or (top is not None and v > top)
-            ):
-                raise ValueError(
-                    f"{name}: expected a finite number >= 0{' and <= 1' if top else ''}, got {v!r}"
-                )
-        if target_accuracy is not None and loss == "mse":
-            raise ValueError(
-                "target_accuracy: needs loss 'ce' or 'bce' (mse has no 'correct'), got 'mse'"
-            )
+        self._K = _outputs(self.train, self.val, loss, classes)
+        _check_criterion(target_loss, target_accuracy, loss)
         self.target_loss, self.target_accuracy = target_loss, target_accuracy
         h = hashlib.sha256()
         self.train.digest(h)
