@@ -13,6 +13,10 @@ MODULES = [
     "rnnlab.init",
     "rnnlab.activations",
     "rnnlab.cells.base",
+    "rnnlab.training.api",
+    "rnnlab.training.config",
+    "rnnlab.data.arrays",
+    "rnnlab.data.tasks",
 ]
 
 

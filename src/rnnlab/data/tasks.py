@@ -44,8 +44,8 @@ class TaskSource(DataSource):
         >>> from rnnlab.tasks import get_task
         >>> src = TaskSource(get_task("adding", length=20))
         >>> b = src.next_batch(4, np.random.default_rng(0))
-        >>> b.x.shape, src.loss, src.target
-        ((20, 4, 2), 'mse', 'last')
+        >>> b.x.shape[1:], src.loss, src.target   # lengths vary: T is the longest, 20 to 22
+        ((4, 2), 'mse', 'last')
     """
 
     kind = "task"

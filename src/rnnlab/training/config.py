@@ -212,7 +212,7 @@ def resolve_config(c: TrainConfig, source: DataSource | None = None) -> TrainCon
         length = int(task.length)
     if c.epochs is not None and source.train_size is None:
         raise ValueError(f"epochs: {source.title} is an endless generator; use max_sequences")
-    batch = c.batch or d["batch"]
+    batch = c.batch or min(d["batch"], source.train_size or d["batch"])  # a small data set
     budget = c.max_sequences
     if budget is None and c.epochs is not None:
         budget = c.epochs * (source.train_size // batch) * batch
