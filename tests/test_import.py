@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -258,3 +259,27 @@ def test_figures_draw_only():
         if m.startswith("rnnlab.figures")
     }
     assert {m: e for m, e in bad.items() if e} == {}
+
+
+def test_every_name_the_readme_uses_resolves_after_a_plain_import():
+    readme = (SRC.parents[1] / "README.md").read_text()
+    names = sorted(set(re.findall(r"\brnnlab(?:\.[A-Za-z_][A-Za-z_0-9]*)+", readme)))
+    assert "rnnlab.train" in names and len(names) > 10
+    code = (
+        "import importlib, importlib.util, json, rnnlab\n"
+        f"names = {names!r}\n"
+        "bad = []\n"
+        "for n in names:\n"
+        "    obj, parts = rnnlab, n.split('.')[1:]\n"
+        "    try:\n"
+        "        for i, part in enumerate(parts):\n"
+        "            # a module the README names as a module (docs of a submodule) is imported\n"
+        "            sub = '.'.join(['rnnlab', *parts[: i + 1]])\n"
+        "            if not hasattr(obj, part) and importlib.util.find_spec(sub):\n"
+        "                importlib.import_module(sub)\n"
+        "            obj = getattr(obj, part)\n"
+        "    except (AttributeError, ModuleNotFoundError):\n"
+        "        bad.append(n)\n"
+        "print(json.dumps({'bad': bad}))\n"
+    )
+    assert _python(code)["bad"] == []

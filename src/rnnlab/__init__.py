@@ -9,6 +9,7 @@ when first read.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "readout": ("rnnlab.readout", None),
     "tasks": ("rnnlab.tasks", None),
     "text": ("rnnlab.text", None),
+    "reservoir": ("rnnlab.reservoir", None),
+    "forecast": ("rnnlab.forecast", None),
+    "reports": ("rnnlab.reports", None),
+    "sweep": ("rnnlab.sweep", None),
+    "regularizers": ("rnnlab.regularizers", None),
     "tour": ("rnnlab.tour", None),
     "training": ("rnnlab.training", None),
     # layers and cells
@@ -70,6 +76,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Task": ("rnnlab.tasks", "Task"),
     "get_task": ("rnnlab.tasks", "get_task"),
     "ArrayDataset": ("rnnlab.data", "ArrayDataset"),
+    "ESN": ("rnnlab.reservoir", "ESN"),
     "DataSource": ("rnnlab.data", "DataSource"),
     # training and run folders
     "train": ("rnnlab.training", "train"),
@@ -92,7 +99,10 @@ def __getattr__(name: str) -> object:
     try:
         module_name, attr = _LAZY[name]
     except KeyError:
-        raise AttributeError(f"module 'rnnlab' has no attribute {name!r}") from None
+        # any other submodule (rnnlab.bench_trainer, ...) also loads on first access
+        if name.startswith("__") or importlib.util.find_spec(f"rnnlab.{name}") is None:
+            raise AttributeError(f"module 'rnnlab' has no attribute {name!r}") from None
+        module_name, attr = f"rnnlab.{name}", None
     module = importlib.import_module(module_name)
     value = module if attr is None else getattr(module, attr)
     globals()[name] = value
