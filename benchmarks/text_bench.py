@@ -88,6 +88,45 @@ def report() -> None:
         "![curves](curves.png)",
         "",
     ]
+    step, mem = OUT / "step.json", OUT / "memory.json"
+    if step.is_file():
+        r = json.loads(step.read_text())
+        lines += [
+            "## Training step and sampling (`python benchmarks/text_step.py --out "
+            "benchmarks/text/step.json`)",
+            "",
+            f"2-layer LSTM, H={r['H']}, B={r['B']}, V={r['V']}, float32, one thread, rnnlab and "
+            "PyTorch interleaved in one process; medians of the per-step CPU time.",
+            "",
+            "| T | rnnlab ms | PyTorch ms | PyTorch / rnnlab |",
+            "|---|---|---|---|",
+        ]
+        for k, v in r["steps"].items():
+            lines.append(
+                f"| {k[2:]} | {v['rnnlab_cpu_ms']:.1f} | {v['torch_cpu_ms']:.1f} | "
+                f"{v['torch_over_rnnlab_cpu']:.2f} |"
+            )
+        lines += [
+            "",
+            f"Sampling 10,000 characters from the 2x{r['H']} LSTM: "
+            f"{r['sample_10000_chars_cpu_s']:.2f} CPU s ({r['sample_10000_chars_wall_s']:.2f} s "
+            "wall on the loaded machine).",
+            "",
+        ]
+    if mem.is_file():
+        r = json.loads(mem.read_text())
+        lines += [
+            "## Memory (`python benchmarks/text_memory.py --out benchmarks/text/memory.json`)",
+            "",
+            f"{r['files']:,} files, {r['corpus_MiB']:.1f} MiB, {r['characters']:,} characters, "
+            f"{r['vocabulary']} symbols (stream {r['stream_MiB']:.1f} MiB); 20 training steps. "
+            f"Peak resident memory above the process before the corpus is read: "
+            f"**{r['peak_minus_before_MiB']:.1f} MiB**, against 3 x corpus + model (parameters, "
+            f"gradients, Adam's buffers) = {r['limit_3x_corpus_plus_model_MiB']:.1f} MiB. "
+            f"The process itself (Python, NumPy, Numba, compiled kernels) held "
+            f"{r['rss_before_MiB (after warm-up)']:.0f} MiB before.",
+            "",
+        ]
     (OUT / "results.md").write_text("\n".join(lines))
     fig = Figure(figsize=(7, 4.2), layout="constrained")
     ax = fig.add_subplot()
