@@ -187,6 +187,13 @@ def test_long_lag_sequences():
     last = get_task("long_lag", length=8).test_set(rng=0)  # predict="last": the final symbol only
     np.testing.assert_array_equal(last.x, b.x)
     np.testing.assert_array_equal(last.y, [7, 8])
+    task = get_task("long_lag", length=8)
+    out = np.zeros((8, 2, 9))
+    out[-1, [0, 1], [7, 8]] = 0.51  # the most active output, but 0.49 away from its target
+    out[-1, [0, 1], [8, 7]] = 0.49
+    assert not task.correct(out, last).any()
+    out[-1, [0, 1], [7, 8]], out[-1, [0, 1], [8, 7]] = 0.8, 0.2  # every output within 0.25
+    assert task.correct(out, last).all()
 
 
 def test_copy_layout():

@@ -83,7 +83,7 @@ HS1997 = (
         5_040,
         "",
         None,
-        "the final symbol predicted correctly for both sequences",
+        "final output error below 0.25 on every output unit, for both sequences",
         {"hidden": 4, "lr": 1.0},
         50_400,  # 1 cell plus input-output shortcuts in the paper
     ),

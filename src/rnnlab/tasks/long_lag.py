@@ -16,9 +16,12 @@ layer the paper's memory cell's job; there, too fast a start (Adam, lr 3e-3) let
 states drift to |c| ~ 16, where tanh(c) saturates and neither the bit nor its gradient gets through
 (H&S's "internal state drift"), hence the smaller learning rate of this task's defaults.
 
-Where we chose: outputs are softmax with cross-entropy (the paper: squared error); a sequence is
-correct when the true final symbol (``predict="every"``: the true next symbol at every step) is the
-most active output; solved when both sequences are correct (the test set is the two sequences).
+Where we chose: outputs are softmax with cross-entropy (the paper: squared error). With
+``predict="last"`` a sequence is correct when every output at the end is within 0.25 of the one-hot
+final symbol (the paper's error bound; the most active output alone passed a run whose final
+probabilities for x and y were both about 0.5); with ``predict="every"`` when the true next symbol
+is the most active output at every step. Solved when both sequences are correct (the test set is the
+two sequences; the task has no others).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class LongLagTask(Task):
 
     length: int = 100  # p, the time lag (paper: 100)
     predict: str = "last"  # "last": the final symbol only (see above); "every": every next symbol
+    tolerance: float = 0.25  # predict="last": every final output within this of its target (paper)
     test_size: int = 2  # the two sequences
     target: str = field(default="last", init=False)  # follows `predict`
 
@@ -44,7 +48,7 @@ class LongLagTask(Task):
     source: ClassVar[str] = "Hochreiter & Schmidhuber 1997, Exp. 2a (noise-free long time lag)"
     loss: ClassVar[str] = "ce"
     criterion: ClassVar[str] = (
-        "the true final symbol is the most active output at the end, for both sequences"
+        "every output within 0.25 of the one-hot final symbol at the end, for both sequences"
     )
 
     def __post_init__(self) -> None:
@@ -93,6 +97,7 @@ class LongLagTask(Task):
         return Batch(x=x, y=y, mask=None, last=last, info={"first": first})
 
     def _correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
-        if self.predict == "last":
-            return outputs[-1].argmax(axis=1) == batch.y
+        if self.predict == "last":  # the paper's: final output error below 0.25 on every unit
+            target = np.eye(self.output_size)[batch.y]  # (B, p + 1)
+            return np.all(np.abs(outputs[-1] - target) < self.tolerance, axis=1)
         return np.all(outputs.argmax(axis=2) == batch.y, axis=0)
