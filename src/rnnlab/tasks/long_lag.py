@@ -65,7 +65,7 @@ class LongLagTask(Task):
 
     @property
     def budget(self) -> int | None:
-        """Default training budget: ten times the paper's count (seeds need 3,600-15,200 here)."""
+        """Default training budget: ten times the paper's count (seeds need 4,000-15,200 here)."""
         return 10 * self.paper_sequences if self.paper_sequences else None
 
     @property
