@@ -80,6 +80,16 @@ def _log_scale(ax) -> None:
     ys = [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines]
     if any(np.any(np.isfinite(y) & (y > 0)) for y in ys):
         ax.set_yscale("log")
+        # plain numbers (3, 0.4), not 3x10^0; minor ticks labelled only where a decade or less
+        # is shown, as matplotlib's own log formatter decides
+        from matplotlib.ticker import LogFormatter
+
+        class Plain(LogFormatter):
+            def _num_to_string(self, x, vmin, vmax):  # 0.4, not 4e-01
+                return f"{x:g}"
+
+        ax.yaxis.set_major_formatter(Plain())
+        ax.yaxis.set_minor_formatter(Plain(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
 def _finish_axes(axes, clip: float | None = None) -> None:
