@@ -167,7 +167,16 @@ def pascanu_figure(rows: list[dict[str, Any]]):
         for i, (label, _) in enumerate(TREATMENTS):
             pts = sorted((T, ok / n) for (t, T, j), (ok, n) in succ.items() if t == task and j == i)
             if pts:
-                ax.plot(*zip(*pts), marker="o", color=COLORS[i], label=label)
+                # the treatments often share a value (all 0 or all 1): a distinct marker and
+                # line style for each keeps every line visible where they lie on each other
+                ax.plot(
+                    *zip(*pts),
+                    marker="osD"[i % 3],
+                    ms=8 - 2 * i,
+                    ls=("-", "--", ":")[i % 3],
+                    color=COLORS[i],
+                    label=label,
+                )
         ax.set_title(title)
         ax.set_xlabel("sequence length T")
         ax.set_ylim(-0.05, 1.05)
