@@ -117,7 +117,7 @@ class TaskSource(DataSource):
         set is drawn only when the smaller one meets the task's criterion. Only the task's own
         test set (``task.test_size`` sequences) can declare it solved, whatever ``size`` and
         ``screen`` are: a smaller ``size`` only screens. The returned accuracy and loss are those
-        of the last set evaluated.
+        of the last set evaluated. ``screen=None`` (the final verdict) evaluates every set whole.
         """
         full = int(self.task.test_size)
         size = size or full
@@ -127,9 +127,10 @@ class TaskSource(DataSource):
             levels.append((full, eval_rng(seed, step, level=3)))
         for n, rng in levels:
             # a set that cannot meet the criterion any more stops early (same verdict); its
-            # accuracy and loss are then those of the m sequences evaluated
+            # accuracy and loss are then those of the m sequences evaluated. Without a screen
+            # (the final verdict) every set is evaluated whole, so its accuracy is exact.
             acc, loss, ok, m = evaluate_model(
-                model, self.task, n, rng, stop_early=True, counted=True
+                model, self.task, n, rng, stop_early=screen is not None, counted=True
             )
             if not ok:
                 return Evaluation(loss=loss, size=m, solved=False, accuracy=acc)
