@@ -1,7 +1,7 @@
 """rnnlab's default text model under the same budget as the two baselines.
 
 The model, data and settings of ``rnnlab train --text stdlib`` (2-layer LSTM of 256 units,
-float32, B=32 streams, chunks of T=100, Adam 2e-3, norm clipping at 5), driven step by step
+float32, B=32 streams, chunks of T=100, Adam 4e-3, norm clipping at 5), driven step by step
 through :class:`rnnlab.training.Trainer` so training stops after ``--budget`` CPU seconds and
 evaluations do not count; snapshots and scoring as in ``min_char_rnn.py``. Usage::
 

@@ -1,7 +1,7 @@
 """The higher anchor: rnnlab's default text model trained with PyTorch, same data, same settings.
 
 ``torch.nn.LSTM`` (2 layers, 256 units) + ``nn.Linear`` + softmax cross-entropy at every step,
-``torch.optim.Adam`` (lr 2e-3) and ``clip_grad_norm_`` at 5, float32, one thread: rnnlab's text
+``torch.optim.Adam`` (lr 4e-3) and ``clip_grad_norm_`` at 5, float32, one thread: rnnlab's text
 defaults. The initial weights are rnnlab's own (copied with ``rnnlab.interop.to_torch``) and the
 batches come from the same :class:`rnnlab.text.TextSource` stream with the same seed (B=32
 streams, chunks of T=100, the hidden state carried between chunks and reset every 20), so only

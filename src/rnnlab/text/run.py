@@ -20,7 +20,7 @@ from .corpus import find_files, read_texts
 from .source import LN2, TextSource, score, text_metrics
 from .vocab import Vocabulary
 
-# The trainer's settings for text beyond TEXT_DEFAULTS (hidden 256, lr 2e-3, batch 32): a
+# The trainer's settings for text beyond TEXT_DEFAULTS (hidden 256, lr 4e-3, batch 32): a
 # 2-layer LSTM in float32, each batch one chunk (no further truncation), norm clipping at 5.
 TEXT_CONFIG: dict[str, Any] = {
     "model": "lstm",

@@ -33,7 +33,7 @@ from .vocab import Vocabulary
 LN2 = math.log(2.0)
 TEXT_DEFAULTS: dict[str, Any] = {  # the trainer's settings for text (see README, "Text")
     "hidden": 256,
-    "lr": 2e-3,
+    "lr": 4e-3,  # measured: 2e-3 was 0.2 nats/char worse after 300 CPU s on stdlib
     "batch": 32,
     "forget_bias": 1.0,
     "input_bias": 0.0,
