@@ -89,6 +89,8 @@ def test_screenshot_of_the_page(page, tmp_path):
     img = imread(shot)
     assert img.shape[:2] == (900, 1200)
     rgb = img[..., :3]
-    reddish = (rgb[..., 0] > rgb[..., 2] + 0.15).mean()
-    bluish = (rgb[..., 2] > rgb[..., 0] + 0.15).mean()
+    # a cell of a model trained for seconds is faint (|activation| well below 1): count any
+    # tint; text and background are grey (red == blue), so an uncoloured page gives 0
+    reddish = (rgb[..., 0] > rgb[..., 2] + 0.05).mean()
+    bluish = (rgb[..., 2] > rgb[..., 0] + 0.05).mean()
     assert reddish + bluish > 0.005  # characters are coloured by the cell
