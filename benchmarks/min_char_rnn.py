@@ -17,11 +17,11 @@ its first character, carried to its end). Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 
 import numpy as np
+from _char_result import write_result  # benchmarks/, beside this script
 from threadpoolctl import threadpool_limits
 
 from rnnlab.text import TextSource
@@ -121,22 +121,19 @@ def main() -> None:
             for c, w, s, q in snaps
         ]
         final = score(p, val)
-    result = {
-        "name": "min-char-rnn (NumPy, tanh RNN 100, T=25, Adagrad 0.1, clip 5)",
-        "budget_cpu_s": a.budget,
-        "train_cpu_s": cpu,
-        "train_wall_s": wall,
-        "steps": it,
-        "chars_seen": it * T,
-        "curve_chars": a.curve_chars,
-        "curve": curve,
-        "final_heldout_chars": len(val),
-        "final_heldout_nats": final,
-        "final_heldout_bits": final / math.log(2),
-    }
-    with open(a.out, "w") as fh:
-        json.dump(result, fh, indent=1)
-    print(json.dumps({k: v for k, v in result.items() if k != "curve"}))
+    write_result(
+        a.out,
+        "min-char-rnn (NumPy, tanh RNN 100, T=25, Adagrad 0.1, clip 5)",
+        budget=a.budget,
+        cpu=cpu,
+        wall=wall,
+        steps=it,
+        chars_seen=it * T,
+        curve_chars=a.curve_chars,
+        curve=curve,
+        heldout_chars=len(val),
+        final=final,
+    )
 
 
 if __name__ == "__main__":

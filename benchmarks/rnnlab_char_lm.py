@@ -11,11 +11,10 @@ evaluations do not count; snapshots and scoring as in ``min_char_rnn.py``. Usage
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import time
 
 import numpy as np
+from _char_result import write_result  # benchmarks/, beside this script
 
 from rnnlab.text import TextSource, score, text_config
 from rnnlab.training import Trainer, build_model, resolve_config
@@ -64,22 +63,19 @@ def main() -> None:
             curve.append({"cpu_s": cs, "wall_s": ws, "steps": st, "heldout_nats": nats})
         total, n = score(model, val)
     final = total / n
-    result = {
-        "name": f"rnnlab LSTM {c.layers}x{c.hidden} (rnnlab train --text defaults)",
-        "budget_cpu_s": a.budget,
-        "train_cpu_s": cpu,
-        "train_wall_s": wall,
-        "steps": trainer.step,
-        "chars_seen": trainer.step * c.batch * src.T,
-        "curve_chars": a.curve_chars,
-        "curve": curve,
-        "final_heldout_chars": len(val),
-        "final_heldout_nats": final,
-        "final_heldout_bits": final / math.log(2),
-    }
-    with open(a.out, "w") as fh:
-        json.dump(result, fh, indent=1)
-    print(json.dumps({k: v for k, v in result.items() if k != "curve"}))
+    write_result(
+        a.out,
+        f"rnnlab LSTM {c.layers}x{c.hidden} (rnnlab train --text defaults)",
+        budget=a.budget,
+        cpu=cpu,
+        wall=wall,
+        steps=trainer.step,
+        chars_seen=trainer.step * c.batch * src.T,
+        curve_chars=a.curve_chars,
+        curve=curve,
+        heldout_chars=len(val),
+        final=final,
+    )
 
 
 if __name__ == "__main__":

@@ -14,12 +14,11 @@ held-out text scored by the fixed rule). Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import time
 
 import numpy as np
 import torch
+from _char_result import write_result  # benchmarks/, beside this script
 
 from rnnlab.interop import to_torch
 from rnnlab.text import TextSource, text_config
@@ -107,22 +106,19 @@ def main() -> None:
             }
         )
     final = score(lstm, lin, val, V)
-    result = {
-        "name": f"PyTorch {torch.__version__} nn.LSTM 2x{c.hidden} (same data, settings, init)",
-        "budget_cpu_s": a.budget,
-        "train_cpu_s": cpu,
-        "train_wall_s": wall,
-        "steps": it,
-        "chars_seen": it * c.batch * src.T,
-        "curve_chars": a.curve_chars,
-        "curve": curve,
-        "final_heldout_chars": len(val),
-        "final_heldout_nats": final,
-        "final_heldout_bits": final / math.log(2),
-    }
-    with open(a.out, "w") as fh:
-        json.dump(result, fh, indent=1)
-    print(json.dumps({k: v for k, v in result.items() if k != "curve"}))
+    write_result(
+        a.out,
+        f"PyTorch {torch.__version__} nn.LSTM 2x{c.hidden} (same data, settings, init)",
+        budget=a.budget,
+        cpu=cpu,
+        wall=wall,
+        steps=it,
+        chars_seen=it * c.batch * src.T,
+        curve_chars=a.curve_chars,
+        curve=curve,
+        heldout_chars=len(val),
+        final=final,
+    )
 
 
 if __name__ == "__main__":
