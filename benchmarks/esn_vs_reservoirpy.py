@@ -66,8 +66,9 @@ def main() -> None:
     n_fit = a.washout + a.train
     settings = {  # per series: the reservoir both libraries run
         "narma10": dict(spectral_radius=0.9, leak_rate=1.0, input_scaling=0.1),
-        "mackey_glass": dict(spectral_radius=0.9, leak_rate=0.5, input_scaling=1.0,
-                             bias_scaling=0.2),  # fmt: skip
+        "mackey_glass": dict(
+            spectral_radius=0.9, leak_rate=0.5, input_scaling=1.0, bias_scaling=0.2
+        ),  # fmt: skip
     }
     print(f"units={a.units} washout={a.washout} train={a.train} test={a.test} ridge={a.ridge} "
           f"reservoirpy {reservoirpy.__version__}")  # fmt: skip
@@ -101,8 +102,10 @@ def main() -> None:
             net.states(x)
             times[b].append(time.perf_counter() - t0)
     med = {b: float(np.median(v)) for b, v in times.items()}
-    print(f"states of {x.shape[0]} steps, {a.units} units: fast {med['fast'] * 1e3:.1f} ms, "
-          f"NumPy loop {med['numpy'] * 1e3:.1f} ms ({med['numpy'] / med['fast']:.2f}x)")
+    print(
+        f"states of {x.shape[0]} steps, {a.units} units: fast {med['fast'] * 1e3:.1f} ms, "
+        f"NumPy loop {med['numpy'] * 1e3:.1f} ms ({med['numpy'] / med['fast']:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -106,11 +106,18 @@ def report() -> None:
                 f"| {k[2:]} | {v['rnnlab_cpu_ms']:.1f} | {v['torch_cpu_ms']:.1f} | "
                 f"{v['torch_over_rnnlab_cpu']:.2f} |"
             )
+        two = r.get("sample_10000_chars_wall_s_2_threads")
         lines += [
             "",
-            f"Sampling 10,000 characters from the 2x{r['H']} LSTM: "
-            f"{r['sample_10000_chars_cpu_s']:.2f} CPU s ({r['sample_10000_chars_wall_s']:.2f} s "
-            "wall on the loaded machine).",
+            f"Sampling 10,000 characters from the 2x{r['H']} LSTM (median of 5): on one thread "
+            f"{r['sample_10000_chars_wall_s']:.2f} s wall ({r['sample_10000_chars_cpu_s']:.2f} "
+            "CPU s)"
+            + (
+                f"; on two threads {two:.2f} s wall "
+                f"({r['sample_10000_chars_cpu_s_2_threads']:.2f} CPU s)."
+                if two is not None
+                else "."
+            ),
             "",
         ]
     if mem.is_file():

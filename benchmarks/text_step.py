@@ -7,7 +7,7 @@ update. rnnlab runs it as its trainer does (``Trainer.gradient_step``); PyTorch 
 ``optim.Adam``, from the same initial weights and batches. Both on one thread; the two are
 interleaved round by round so a change of machine load hits both, and each step is timed in
 CPU seconds (``time.process_time``) and wall seconds. Also: sampling 10,000 characters from the
-same 2x256 LSTM with ``rnnlab.text.sample``. Usage::
+same 2x256 LSTM with ``rnnlab.text.sample``, on one thread and on two. Usage::
 
     python benchmarks/text_step.py [--rounds 15] [--out benchmarks/text/step.json]
 """
@@ -102,18 +102,20 @@ def main() -> None:
             print(f"T={T}: " + json.dumps(result["steps"][f"T={T}"]))
         vocab = Vocabulary([chr(32 + i) for i in range(V - 1)])
         sample(model, vocab, length=100, seed=0)  # compile the sampling loop
-        cpu, wall = [], []
-        for s in range(5):
-            c0, w0 = time.process_time(), time.perf_counter()
-            sample(model, vocab, length=10_000, seed=s)
-            cpu.append(time.process_time() - c0)
-            wall.append(time.perf_counter() - w0)
-        result["sample_10000_chars_cpu_s"] = statistics.median(cpu)
-        result["sample_10000_chars_wall_s"] = statistics.median(wall)
-        print(
-            f"sampling 10,000 chars, 2x{H} LSTM (median of 5): "
-            f"{statistics.median(cpu):.3f} CPU s, {statistics.median(wall):.3f} wall s"
-        )
+        for threads in (1, 2):
+            cpu, wall = [], []
+            for s in range(5):
+                c0, w0 = time.process_time(), time.perf_counter()
+                sample(model, vocab, length=10_000, seed=s, threads=threads)
+                cpu.append(time.process_time() - c0)
+                wall.append(time.perf_counter() - w0)
+            tag = "" if threads == 1 else f"_{threads}_threads"
+            result[f"sample_10000_chars_cpu_s{tag}"] = statistics.median(cpu)
+            result[f"sample_10000_chars_wall_s{tag}"] = statistics.median(wall)
+            print(
+                f"sampling 10,000 chars, 2x{H} LSTM, {threads} thread(s) (median of 5): "
+                f"{statistics.median(cpu):.3f} CPU s, {statistics.median(wall):.3f} wall s"
+            )
     if a.out:
         with open(a.out, "w") as fh:
             json.dump(result, fh, indent=1)

@@ -101,8 +101,9 @@ def test_interrupted_again_and_again_ends_as_the_uninterrupted_run(tmp_path, sig
     assert stops >= 10, f"only {stops} interruptions landed; the run is too short"
     _consistent(out)
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporaries
-    a, b = load_checkpoint(tmp_path / "ref" / "model.safetensors"), load_checkpoint(
-        out / "model.safetensors"
+    a, b = (
+        load_checkpoint(tmp_path / "ref" / "model.safetensors"),
+        load_checkpoint(out / "model.safetensors"),
     )
     assert a.metadata["step"] == b.metadata["step"]
     for k in a.params:

@@ -67,8 +67,9 @@ def test_pascanu_success_and_table(results):
     assert succ[("adding", 50, 1)] == (1, 2)  # 50 of 10,000 wrong (0.5%) passes, 100 (1%) not
     assert succ[("adding", 100, 2)] == (1, 1)
     md = pascanu_table(results)
-    assert "| addition | SGD-C (clipping) | 50% (1/2) | - |" in md
-    assert "temporal order" not in md
+    assert "| addition | SGD-C (clipping) | 50% (1/2); 0.8% wrong | - |" in md
+    assert "| addition | SGD | 0% (0/1) | - |" in md  # diverged: no fresh draw, no share
+    assert "| temporal order" not in md
 
 
 def test_write_report_writes_markdown_and_figure(results, tmp_path):
@@ -87,6 +88,9 @@ def test_every_job_is_a_valid_config():
     assert len(hochreiter_jobs(10)) == 10 * len(SETTINGS) * len(HS_ROWS)
     omega = [j for j in pascanu_jobs(1) if j.config.get("omega")]
     assert omega and all(j.config["clip"] == 1.0 and j.config["hidden"] == 50 for j in omega)
+    kw = {j.config["task"]: j.config["task_kwargs"] for j in pascanu_jobs(1)}
+    assert kw == {"temporal_order": {"argmax": True}, "adding": {"tolerance": 0.2}}
+    assert {j.config["length"] for j in pascanu_jobs(2, quick=True)} == {50}
     quick = hochreiter_jobs(2, quick=True)
     assert {j.sweep.split("|")[1] for j in quick} == {"2a", "4-T100", "6a", "6b"}
 

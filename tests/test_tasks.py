@@ -122,6 +122,24 @@ def test_temporal_order_targets(name, k):
     assert not task.correct(p, b)[0]
 
 
+def test_temporal_order_argmax_rule_and_criterion_text():
+    """``argmax=True`` scores Pascanu et al.'s classification error; the criterion says so."""
+    task = get_task("temporal_order", argmax=True, test_size=100)
+    b = task.sample(50, rng=3)
+    p = np.full((b.x.shape[0], 50, 4), 0.2)
+    p[b.last, np.arange(50), b.y] = 0.4  # the largest, though 0.6 from 1: correct by argmax
+    assert task.correct(p, b).all()
+    assert not get_task("temporal_order").correct(p, b).any()  # not within 0.3
+    p[b.last[0], 0, (b.y[0] + 1) % 4] = 0.5
+    assert not task.correct(p, b)[0]
+    assert task.criterion.startswith("the most probable class") and "100 fresh" in task.criterion
+    assert "within 0.3" in get_task("temporal_order").criterion
+    assert "< 0.2 " in get_task("adding", tolerance=0.2).criterion
+    assert "X1*X2| < 0.04" in get_task("multiplication").criterion
+    with pytest.raises(TypeError, match="argmax: expected True or False, got 'yes'"):
+        get_task("temporal_order", argmax="yes")
+
+
 def test_two_sequence_targets():
     task = get_task("two_sequence", length=50, relevant=3)
     b = task.sample(400, rng=3)

@@ -23,6 +23,13 @@ import click
     default="best",
     help="The lowest held-out loss (best.safetensors) or the latest checkpoint.  [best]",
 )
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    help="Threads of the compiled LSTM loop (a divisor of the hidden size); the text does not "
+    "depend on it.  [2 where two cores are free, else 1]",
+)
 def command(
     run: str,
     length: int,
@@ -31,15 +38,17 @@ def command(
     top_k: int | None,
     seed: int,
     checkpoint: str,
+    threads: int | None,
 ) -> None:
     """Print the prime and LENGTH characters generated after it by the text run RUN."""
     from ..text import load_text_run, sample
-    from ..text.sampling import check_sampling
+    from ..text.sampling import check_sampling, sampling_threads
 
     if seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {seed}")
     tr = load_text_run(run, which=checkpoint)
     check_sampling(length, temperature, top_k, tr.vocab, prime)  # before any work
+    threads = sampling_threads(tr.model.layer.hidden_size, threads)
     text = sample(
         tr.model,
         tr.vocab,
@@ -48,5 +57,6 @@ def command(
         top_k=top_k,
         prime=prime,
         seed=seed,
+        threads=threads,
     )
     click.echo(prime + text)

@@ -251,9 +251,10 @@ def hochreiter_jobs(
 # Sec. 4.1 and the authors' script (pascanur/trainingRNNs, RNN.py's defaults): 50 tanh units,
 # SGD with learning rate 0.01, mini-batches of 20, clipping threshold 1, Omega's weight
 # alpha = 2, W_hh scaled to spectral radius 0.95 (the script's "smart_tanh" start also makes it
-# sparse: rnnlab keeps it dense). Success: under 1% of 10,000 fresh test sequences wrong.
-# Numbers: Fig. 7 of the ICML 2013 version (arXiv:1211.5063v2). The script trains up to 5e6
-# updates (10^8 sequences); our budget is far smaller (see pascanu_jobs).
+# sparse: rnnlab keeps it dense). Success: under 1% of 10,000 fresh test sequences wrong, with
+# "wrong" as the script scores it (PASCANU_CRITERIA). Fig. 7 of the ICML 2013 version
+# (arXiv:1211.5063v2) plots the success rate against T. The script trains up to 5e6 updates
+# (10^8 sequences); our budget is far smaller (see pascanu_jobs).
 PASCANU_BASE = {
     "model": "rnn",
     "hidden": 50,
@@ -268,19 +269,27 @@ TREATMENTS = (
     ("SGD-CR (clipping + Omega)", {"clip": 1.0, "omega": 2.0}),
 )
 PASCANU_TASKS = (("temporal_order", "temporal order"), ("adding", "addition"))
+# The script's errors: temporal order is a classification (argmax of the softmax); addition is
+# wrong when the squared error exceeds 0.04, i.e. |error| >= 0.2 (its target (x1 + x2)/2 has the
+# same spread, std 0.20, as the H&S target 0.5 + (X1 + X2)/4 that rnnlab's task uses).
+PASCANU_CRITERIA = {"temporal_order": {"argmax": True}, "adding": {"tolerance": 0.2}}
 PASCANU_FRESH = 10_000
 
 
 def pascanu_jobs(seeds: int, quick: bool = False) -> list[Job]:
     """Jobs of ``rnnlab reproduce pascanu2013``; ``sweep`` is ``"pascanu2013|TASK|T|ROW"``."""
-    lengths = (50, 100) if quick else (50, 100, 150, 200)
-    budget = 20_000 if quick else 200_000
+    # Measured (one seed, T=50, 500,000 sequences): SGD-CR learns temporal order in about
+    # 250,000 sequences (1 minute) where SGD-C is still at chance; so the quick grid is T=50 at
+    # that budget, and the full grid gives each run 4x more.
+    lengths = (50,) if quick else (50, 100, 150, 200)
+    budget = 500_000 if quick else 2_000_000
     jobs = []
     for task, _ in PASCANU_TASKS:
         for T in lengths:
             for i, (_label, extra) in enumerate(TREATMENTS):
                 base = {**PASCANU_BASE, **extra, "task": task, "length": T}
-                base.update(max_sequences=budget, time_budget=60.0 if quick else 1800.0)
+                base["task_kwargs"] = dict(PASCANU_CRITERIA[task])
+                base.update(max_sequences=budget, time_budget=240.0 if quick else 3600.0)
                 for seed in range(seeds):
                     jobs.append(
                         Job(

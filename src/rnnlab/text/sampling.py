@@ -6,13 +6,16 @@ largest logits are kept (all when ``top_k`` is None), ``p ∝ exp((z - max z) / 
 and the character is the first whose cumulative probability exceeds ``u * sum(p)``, with ``u``
 the next of ``length`` uniforms drawn up front from ``numpy.random.default_rng(seed)``. The same
 seed therefore gives the same text. A standard LSTM (no peepholes) runs a compiled loop in
-float32; other layers step through their own ``forward`` (the same rule; the numbers agree to
-float32 rounding, so a near tie between two characters may break differently).
+float32 (:mod:`rnnlab.text._sample_kernel`, on two cores where two are free; the text does not
+depend on the number of threads); other layers step through their own ``forward`` (the same
+rule; the numbers agree to float32 rounding, so a near tie between two characters may break
+differently).
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from typing import Any
 
 import numpy as np
@@ -80,74 +83,21 @@ def _lstm_arrays(layer: Any, readout: Any) -> tuple[np.ndarray, ...] | None:
     return Wx0, Wx, Wh, b, Wy, by
 
 
-_LOOP = None
-
-
-def _compiled_loop():
-    """The LSTM sampling loop, compiled on first use (Numba).
-
-    Each step streams every weight matrix once (about 3 MB for 2x256 in float32, more than a
-    core's L2 cache), so the loops accumulate row by row (``a += h_i * W[i]``), which the
-    compiler vectorises, in float32: half the memory traffic of float64.
-    """
-    global _LOOP
-    if _LOOP is not None:
-        return _LOOP
-    from numba import njit
-
-    @njit(cache=True, fastmath=True)
-    def matvec_add(a, v, W):  # pragma: no cover - compiled
-        for i in range(W.shape[0]):
-            vi = v[i]
-            if vi != 0.0:
-                row = W[i]
-                for j in range(W.shape[1]):
-                    a[j] += vi * row[j]
-
-    @njit(cache=True)
-    def loop(Wx0, Wx, Wh, b, Wy, by, h, c, first, u, temperature, top_k):  # pragma: no cover
-        L, H = h.shape
-        V = Wy.shape[1]
-        n = u.shape[0]
-        out = np.empty(n, dtype=np.int64)
-        x = np.int64(first)
-        a = np.empty(4 * H, dtype=np.float32)
-        zf = np.empty(V, dtype=np.float32)
-        for t in range(n):
-            for k in range(L):
-                a[:] = b[k]
-                if k == 0:
-                    a += Wx0[x]
-                else:
-                    matvec_add(a, h[k - 1], Wx[k - 1])
-                matvec_add(a, h[k], Wh[k])
-                for j in range(H):
-                    i_ = 1.0 / (1.0 + np.exp(-a[j]))
-                    f_ = 1.0 / (1.0 + np.exp(-a[H + j]))
-                    g_ = np.tanh(a[2 * H + j])
-                    o_ = 1.0 / (1.0 + np.exp(-a[3 * H + j]))
-                    c[k, j] = f_ * c[k, j] + i_ * g_
-                    h[k, j] = o_ * np.tanh(c[k, j])
-            zf[:] = by
-            matvec_add(zf, h[L - 1], Wy)
-            z = zf.astype(np.float64)
-            z[0] = -np.inf
-            if temperature == 0.0:
-                x = np.int64(np.argmax(z))
-            else:
-                if top_k < V - 1:
-                    thr = np.sort(z)[V - top_k]
-                    for j in range(V):
-                        if z[j] < thr:
-                            z[j] = -np.inf
-                p = np.exp((z - z.max()) / temperature)
-                cs = np.cumsum(p)
-                x = np.int64(min(np.searchsorted(cs, u[t] * cs[-1], side="right"), V - 1))
-            out[t] = x
-        return out
-
-    _LOOP = loop
-    return loop
+def sampling_threads(hidden: int, threads: int | None = None) -> int:
+    """Threads for the compiled loop: ``threads`` when given (checked), else 2 where the process
+    may use two cores, the hidden size is even and the 1-minute load average leaves a core free
+    (a spinning barrier is slow when the threads must take turns on one core), else 1."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+            raise ValueError(f"threads: expected a positive int, got {threads!r}")
+        if hidden % int(threads):
+            raise ValueError(
+                f"threads: expected a divisor of the hidden size {hidden}, got {threads}"
+            )
+        return int(threads)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    free = (cores or 1) - os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return 2 if (cores or 1) >= 2 and hidden % 2 == 0 and free >= 1.0 else 1
 
 
 def sample(
@@ -159,6 +109,7 @@ def sample(
     top_k: int | None = None,
     prime: str = "",
     seed: int | np.random.Generator | None = 0,
+    threads: int | None = None,
 ) -> str:
     """Generate ``length`` characters after ``prime`` (returned without the prime).
 
@@ -178,6 +129,9 @@ def sample(
         Text the model reads first (state zero before it); empty: a newline is read first.
     seed : int or Generator
         All randomness comes from it; the same seed gives the same text.
+    threads : int or None
+        Threads of the compiled LSTM loop (a divisor of the hidden size); None: 2 where two
+        cores are free, else 1. The text does not depend on it.
     """
     V = vocab.size
     if model.layer.input_size != V or model.readout.output_size != V:
@@ -185,6 +139,7 @@ def sample(
             f"vocab: expected {model.layer.input_size} symbols like the model, got {V}"
         )
     codes = check_sampling(length, temperature, top_k, vocab, prime)
+    n_threads = sampling_threads(model.layer.hidden_size, threads)
     u = as_rng(seed).random(int(length))  # (length,) uniforms, one per character
     k = V - 1 if top_k is None else min(int(top_k), V - 1)
     start = codes if len(codes) else np.array([vocab.index("\n") or 1], dtype=np.intp)
@@ -197,7 +152,9 @@ def sample(
         f32 = np.float32
         h = np.zeros((L, H), f32) if state is None else state[0][:, 0, :].astype(f32)
         c = np.zeros((L, H), f32) if state is None else state[1][:, 0, :].astype(f32)
-        out = _compiled_loop()(*arrays, h, c, int(start[-1]), u, float(temperature), k)
+        from ._sample_kernel import sample_lstm  # compiled: loaded on first use
+
+        out = sample_lstm(arrays, h, c, int(start[-1]), u, float(temperature), k, n_threads)
         return vocab.decode(out)
     out, x = [], int(start[-1])
     for t in range(int(length)):
