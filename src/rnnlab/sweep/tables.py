@@ -180,33 +180,40 @@ def hochreiter_figure(rows: list[dict[str, Any]]):
 
 
 def pascanu_figure(rows: list[dict[str, Any]]):
-    """Success rate against sequence length, one panel per task, one line per treatment."""
+    """Per task, grouped bars over the sequence lengths: each treatment's median share of the
+    fresh test draw wrong (log scale), with its successes written above the bar; a run succeeds
+    below the dashed 1% line. Bars rather than lines: the quick grid has one length."""
+    from matplotlib.ticker import FuncFormatter
+
     from ..figures._save import COLORS, new_figure
 
-    succ = pascanu_success(rows)
-    fig = new_figure((9, 3.6))
-    axes = fig.subplots(1, len(PASCANU_TASKS), sharey=True)
-    for ax, (task, title) in zip(np.atleast_1d(axes), PASCANU_TASKS):
+    succ, wrong = pascanu_success(rows), pascanu_wrong(rows)
+    lengths = sorted({T for _, T, _ in succ})
+    fig = new_figure((4.2 * len(PASCANU_TASKS) + 0.6 * len(lengths), 4.4))
+    axes = np.atleast_1d(fig.subplots(1, len(PASCANU_TASKS), sharey=True))
+    width = 0.8 / len(TREATMENTS)
+    for ax, (task, title) in zip(axes, PASCANU_TASKS):
         for i, (label, _) in enumerate(TREATMENTS):
-            pts = sorted((T, ok / n) for (t, T, j), (ok, n) in succ.items() if t == task and j == i)
-            if pts:
-                # the treatments often share a value (all 0 or all 1): a distinct marker and
-                # line style for each keeps every line visible where they lie on each other
-                ax.plot(
-                    *zip(*pts),
-                    marker="osD"[i % 3],
-                    ms=8 - 2 * i,
-                    ls=("-", "--", ":")[i % 3],
-                    color=COLORS[i],
-                    label=label,
-                )
-        ax.set_title(title)
-        ax.set_xlabel("sequence length T")
-        ax.set_ylim(-0.05, 1.05)
-    first = np.atleast_1d(axes)[0]
-    first.set_ylabel("success rate")
-    if first.get_legend_handles_labels()[0]:
-        first.legend(fontsize=7)
+            for j, T in enumerate(lengths):
+                ok, n = succ.get((task, T, i), (0, 0))
+                if not n:
+                    continue
+                x = j - 0.4 + width * (i + 0.5)
+                w = wrong.get((task, T, i))
+                # a run with no fresh draw (diverged) has no share: its bar is drawn at 100%
+                h = max(100 * (w if w is not None else 1.0), 1e-2)
+                ax.bar(x, h, width * 0.9, color=COLORS[i], label=label if j == 0 else None)
+                ax.text(x, h * 1.15, f"{ok}/{n}", ha="center", va="bottom", fontsize=7)
+        ax.axhline(1.0, color="black", ls="--", lw=0.8, label="success: under 1% wrong")
+        ax.set_yscale("log")
+        ax.set_ylim(1e-2, 300)
+        ax.set_xticks(range(len(lengths)), [f"T={T}" for T in lengths])
+        ax.set_xlabel("sequence length")
+        ax.set_title(f"{title} (runs succeeded above each bar)", fontsize=9)
+    axes[0].set_ylabel("fresh test sequences wrong, % (median over runs)")
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, not 10^-1
+    if axes[0].get_legend_handles_labels()[0]:  # below the panels: a bar may reach any height
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4)
     return fig
 
 
