@@ -173,6 +173,7 @@ def hochreiter_figure(rows: list[dict[str, Any]]):
     ax.set_yscale("log")
     ax.set_xticks(range(len(keys)), [SETTINGS[k].key for k in keys])
     ax.set_ylabel("training sequences to solve")
+    ax.set_xlabel("setting (experiment number, as in the table)")
     ax.set_title("Hochreiter & Schmidhuber 1997: solved runs (unsolved runs are not drawn)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="best")
