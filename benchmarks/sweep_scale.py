@@ -52,14 +52,12 @@ def measure(name: str, jobs: list, out: Path, **kw) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     if kw.get("scheduler") == "local:2":
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
-        with (
-            LocalCluster(
-                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-            ) as cluster,
-            Client(cluster) as client,
-        ):
+        from rnnlab.sweep.runner import local_cluster
+
+        # what --scheduler local:2 starts
+        with local_cluster(2) as cluster, Client(cluster) as client:
             addr = cluster.scheduler_address
             t0 = time.perf_counter()  # the cluster is up: time the sweep as on an existing one
             r = run_sweep(jobs, db, runs_dir=out / name, scheduler=addr, progress=False)

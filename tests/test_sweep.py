@@ -273,3 +273,29 @@ def test_dask_sweep_survives_a_killed_worker(tmp_path, dask_cluster):
         statuses = {s for (s,) in c.execute("SELECT status FROM jobs")}
     assert sorted(keys) == sorted(j.key for j in jobs)  # every job exactly once
     assert statuses <= {"solved", "not solved"}
+
+
+def test_local_dask_cluster_workers_run_without_the_trim_threshold_and_profiler():
+    """``--scheduler local:N`` starts workers without Dask's MALLOC_TRIM_THRESHOLD_ (it freezes
+    glibc's mmap threshold: page faults on every large NumPy array) and without the profiler,
+    and keeps the one-BLAS-thread limits."""
+    pytest.importorskip("distributed")
+    from rnnlab.sweep.runner import connect
+
+    def probe():
+        import dask
+
+        return (
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            os.environ.get("OPENBLAS_NUM_THREADS"),
+            dask.config.get("distributed.worker.profile.enabled"),
+        )
+
+    client = connect("local:1")
+    try:
+        (found,) = client.run(probe).values()
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    assert found == (None, "1", False)

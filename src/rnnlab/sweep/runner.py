@@ -188,11 +188,38 @@ def execute_local(tasks: list[tuple[str, tuple]], workers: int, on_done: Done) -
 
 
 # -- Dask ---------------------------------------------------------------------------------------
+# Dask's defaults for its worker processes cost an rnnlab job about 15% of its CPU time (measured
+# with benchmarks/sweep_scale.py): the nanny sets MALLOC_TRIM_THRESHOLD_, which also freezes
+# glibc's mmap threshold, so every NumPy array above 128 KiB becomes a fresh mmap and its page
+# faults; and the worker's profiler samples the running job every 10 ms. The local clusters rnnlab
+# starts go without both (the BLAS thread limits stay); see the README for an existing cluster.
+LOCAL_WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.nanny.pre-spawn-environ": {
+        "OMP_NUM_THREADS": 1,
+        "MKL_NUM_THREADS": 1,
+        "OPENBLAS_NUM_THREADS": 1,
+    },
+}
+
+
+def local_cluster(n_workers: int):
+    """A local Dask cluster of ``n_workers`` one-thread worker processes, set up for rnnlab's
+    jobs (:data:`LOCAL_WORKER_CONFIG`; the nannies keep it for restarted workers)."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_WORKER_CONFIG):
+        return LocalCluster(
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+
+
 def connect(scheduler: str, timeout: float = 10.0):
     """A ``distributed.Client`` for ``ADDRESS`` or ``local:N`` (a local cluster of N one-thread
     worker processes); ValueError in one line when it cannot be reached within ``timeout``."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:  # pragma: no cover
         raise ValueError(
             "scheduler: Dask distributed is not installed (pip install 'rnnlab[sweep]')"
@@ -201,10 +228,7 @@ def connect(scheduler: str, timeout: float = 10.0):
         n = scheduler.split(":", 1)[1]
         if not n.isdigit() or int(n) < 1:
             raise ValueError(f"scheduler: expected local:N with N >= 1 workers, got {scheduler!r}")
-        cluster = LocalCluster(
-            n_workers=int(n), threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        return Client(cluster)
+        return Client(local_cluster(int(n)))
     try:
         return Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
