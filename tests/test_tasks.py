@@ -134,7 +134,7 @@ def test_temporal_order_argmax_rule_and_criterion_text():
     assert not task.correct(p, b)[0]
     assert task.criterion.startswith("the most probable class") and "100 fresh" in task.criterion
     assert "within 0.3" in get_task("temporal_order").criterion
-    assert "< 0.2 " in get_task("adding", tolerance=0.2).criterion
+    assert "|output - (0.5 + (X1 + X2)/4)| < 0.2 at" in get_task("adding", tolerance=0.2).criterion
     assert "X1*X2| < 0.04" in get_task("multiplication").criterion
     with pytest.raises(TypeError, match="argmax: expected True or False, got 'yes'"):
         get_task("temporal_order", argmax="yes")

@@ -58,7 +58,7 @@ class AddingTask(Task):
     name: ClassVar[str] = "adding"
     source: ClassVar[str] = "Hochreiter & Schmidhuber 1997, Exp. 4 (adding problem)"
     loss: ClassVar[str] = "mse"
-    _target: ClassVar[str] = "0.5 + (X1 + X2)/4"  # the target in words, for the criterion
+    _target: ClassVar[str] = "(0.5 + (X1 + X2)/4)"  # the target in words, for the criterion
     _low: ClassVar[float] = -1.0
     _high: ClassVar[float] = 1.0
 
