@@ -8,6 +8,12 @@ does not shorten one side), then writes ``benchmarks/text/results.md`` (the tabl
 ``benchmarks/text/curves.png`` (held-out nats/char against CPU seconds). Usage::
 
     python benchmarks/text_bench.py [--budget 300] [--report-only]
+    python benchmarks/text_bench.py --pair-seeds 1 2   # rnnlab and PyTorch again, other seeds
+
+``--pair-seeds`` runs rnnlab and PyTorch only (min-char-rnn is far behind), each seed's two runs
+side by side on the two cores (CPU-second budgets, so sharing the machine does not shorten one
+side), writing ``text/rnnlab-seedN.json`` and ``text/torch-seedN.json``; the report adds a table
+of every seed measured and the mean difference.
 """
 
 from __future__ import annotations
@@ -30,13 +36,17 @@ RUNS = (
 LABELS = {"min_char_rnn": "min-char-rnn (NumPy)", "torch": "PyTorch", "rnnlab": "rnnlab"}
 
 
-def run_all(budget: float, text: str) -> None:
-    env = {
+def one_thread_env() -> dict[str, str]:
+    return {
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
     }
+
+
+def run_all(budget: float, text: str) -> None:
+    env = one_thread_env()
     for name, script in RUNS:
         cmd = [
             sys.executable,
@@ -50,6 +60,58 @@ def run_all(budget: float, text: str) -> None:
         ]
         print("$", " ".join(cmd[1:]), flush=True)
         subprocess.run(cmd, check=True, env=env)
+
+
+def run_pair_seeds(budget: float, text: str, seeds: list[int]) -> None:
+    env = one_thread_env()
+    for seed in seeds:
+        procs = []
+        for name, script in RUNS[1:]:  # torch, rnnlab
+            cmd = [sys.executable, str(HERE / script), "--text", text, "--budget", str(budget)]
+            cmd += ["--seed", str(seed), "--out", str(OUT / f"{name}-seed{seed}.json")]
+            print("$", " ".join(cmd[1:]), flush=True)
+            procs.append(subprocess.Popen(cmd, env=env))
+        if any(p.wait() for p in procs):
+            raise SystemExit(f"a run of seed {seed} failed")
+
+
+def seed_table(res: dict) -> list[str]:
+    """rnnlab against PyTorch for every seed measured (seed 0: the main table's runs)."""
+    pairs = {0: (res["rnnlab"], res["torch"])}
+    for f in sorted(OUT.glob("rnnlab-seed*.json")):
+        seed = int(f.stem.split("seed")[1])
+        t = OUT / f"torch-seed{seed}.json"
+        if t.is_file():
+            pairs[seed] = (json.loads(f.read_text()), json.loads(t.read_text()))
+    if len(pairs) < 2:
+        return []
+    lines = [
+        "",
+        "## rnnlab against PyTorch over seeds (`python benchmarks/text_bench.py --pair-seeds 1 2`)",
+        "",
+        "Seed: the initial weights and the streams' offsets, the same for both sides. Held-out "
+        "nats/char after the same CPU budget; difference = PyTorch - rnnlab (positive: rnnlab "
+        "lower).",
+        "",
+        "| seed | rnnlab updates | rnnlab nats/char | PyTorch updates | PyTorch nats/char "
+        "| difference |",
+        "|---|---|---|---|---|---|",
+    ]
+    diffs = []
+    for seed, (r, t) in sorted(pairs.items()):
+        d = t["final_heldout_nats"] - r["final_heldout_nats"]
+        diffs.append(d)
+        lines.append(
+            f"| {seed} | {r['steps']:,} | {r['final_heldout_nats']:.3f} | {t['steps']:,} | "
+            f"{t['final_heldout_nats']:.3f} | {d:+.3f} |"
+        )
+    mean_r = sum(p[0]["final_heldout_nats"] for p in pairs.values()) / len(pairs)
+    mean_t = sum(p[1]["final_heldout_nats"] for p in pairs.values()) / len(pairs)
+    lines.append(
+        f"| **mean** | | **{mean_r:.3f}** | | **{mean_t:.3f}** | "
+        f"**{sum(diffs) / len(diffs):+.3f}** |"
+    )
+    return lines
 
 
 def report() -> None:
@@ -88,6 +150,8 @@ def report() -> None:
         "![curves](curves.png)",
         "",
     ]
+    lines += seed_table(res)
+    lines.append("")
     step, mem = OUT / "step.json", OUT / "memory.json"
     if step.is_file():
         r = json.loads(step.read_text())
@@ -158,9 +222,12 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300.0)
     ap.add_argument("--text", default="stdlib")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--pair-seeds", type=int, nargs="*", default=None)
     a = ap.parse_args()
     OUT.mkdir(exist_ok=True)
-    if not a.report_only:
+    if a.pair_seeds:
+        run_pair_seeds(a.budget, a.text, a.pair_seeds)
+    elif not a.report_only:
         run_all(a.budget, a.text)
     report()
 

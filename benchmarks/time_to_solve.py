@@ -5,7 +5,8 @@ float32] [--threads 1]``.
 
 The PyTorch loop is the trainer's run written with ``torch.nn``: the same task generator and
 training stream (``rnnlab``'s adding task, the data stream of the seed), the same initial weights
-(rnnlab's model of the seed, copied into ``nn.LSTM`` + ``nn.Linear``), the trainer's
+(rnnlab's model of the seed, copied into ``nn.LSTM`` + ``nn.Linear``; PyTorch's second bias frozen
+at zero, as ``rnnlab.interop.rnnlab_parameters`` does, so the models are the same), the trainer's
 hyperparameters (LSTM, H=64, batch 8, Adam lr 3e-3, norm clipping at 1, forget-gate bias 5,
 input-gate bias -3) and its evaluation schedule (every 50 steps a screen of 256 fresh sequences,
 then the task's 2,560 when the screen is all correct; the same test streams; a set stops at the
@@ -25,7 +26,7 @@ import torch
 
 from rnnlab.bench import loadavg, thread_limits
 from rnnlab.data.tasks import _early_bounds, eval_rng
-from rnnlab.interop import to_torch
+from rnnlab.interop import rnnlab_parameters, to_torch
 from rnnlab.training import TrainConfig, train
 from rnnlab.training.build import build_model, seed_streams
 from rnnlab.training.config import make_source, resolve_config
@@ -55,7 +56,7 @@ def run_torch(seed: int, dtype: str) -> tuple[str, int, int, float]:
     with torch.no_grad():
         lin.weight.copy_(torch.from_numpy(model.readout.params["W_hy"]))
         lin.bias.copy_(torch.from_numpy(model.readout.params["b_y"]))
-    params = [*rnn.parameters(), *lin.parameters()]
+    params = [*rnnlab_parameters(rnn), *lin.parameters()]  # one bias per gate, as rnnlab
     opt = torch.optim.Adam(params, lr=c.lr)
     rng = np.random.default_rng(seed_streams(seed)[1])
 

@@ -108,3 +108,43 @@ def test_to_torch_refuses_what_torch_cannot_express():
         from_torch(torch.nn.Linear(2, 3))
     with pytest.raises(ValueError, match="proj_size"):
         from_torch(torch.nn.LSTM(2, 4, proj_size=2))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_rnnlab_parameters_train_the_same_model_as_rnnlab(kind):
+    """Three Adam steps with clipping in PyTorch over ``rnnlab_parameters`` (the second bias
+    frozen) reach rnnlab's weights; over all of PyTorch's parameters the sum of the two biases
+    moves twice as far, so that would be another model."""
+    from rnnlab import LSTM, RNN
+    from rnnlab.interop import rnnlab_parameters
+    from rnnlab.optim import Adam, clip_grad_norm
+
+    layer = (LSTM if kind == "lstm" else RNN)(3, 5, num_layers=2, rng=0)
+    x = np.random.default_rng(1).standard_normal((6, 4, 3))
+    dh = np.random.default_rng(2).standard_normal((6, 4, 5))  # dL/dh of L = sum(h * dh)
+
+    def torch_run(all_params: bool):
+        module = to_torch(layer)
+        params = list(module.parameters()) if all_params else rnnlab_parameters(module)
+        opt = torch.optim.Adam(params, lr=0.05)
+        for _ in range(3):
+            opt.zero_grad()
+            h, _ = module(torch.from_numpy(x))
+            (h * torch.from_numpy(dh)).sum().backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+        return from_torch(module).params
+
+    same, both = torch_run(False), torch_run(True)  # from the initial weights
+    ours, opt = layer.params, Adam(0.05)  # rnnlab's update is in place
+    for _ in range(3):
+        _, _, cache = layer.forward(x)
+        _, _, grads = layer.backward(dh, cache)
+        clip_grad_norm(grads, 1.0)
+        opt.step(ours, grads)
+    # Adam divides by sqrt(v): where a gradient entry is near zero its rounding (1e-16) moves the
+    # step by far more than that, so the weights agree to 1e-7, not to the gradients' 1e-10;
+    # the two-bias model is 1e-3 or more away
+    for k in ours:
+        assert relative_error(same[k], ours[k]) < 1e-7, k
+    assert relative_error(both["b_h_l0"], ours["b_h_l0"]) > 1e-3

@@ -135,6 +135,24 @@ def to_torch(layer: RecurrentLayer) -> Any:
     return module
 
 
+def rnnlab_parameters(module: Any) -> list:
+    """The parameters of a torch RNN/LSTM that rnnlab's layer has, for an optimiser: every one
+    but ``bias_hh``, which is frozen (left at the zeros :func:`to_torch` wrote).
+
+    PyTorch's two biases get the same gradient; an optimiser over both moves their sum, the one
+    bias rnnlab has, twice as far per step (with Adam, exactly twice), so a comparison of
+    training runs would compare two models. A GRU keeps ``bias_hh`` (its n-block is rnnlab's
+    ``b_hn``), so it is returned whole and its r/z blocks stay duplicated.
+    """
+    out = []
+    for name, p in module.named_parameters():
+        if name.startswith("bias_hh") and module.mode != "GRU":
+            p.requires_grad_(False)
+        else:
+            out.append(p)
+    return out
+
+
 def torch_grads(module: Any) -> dict[str, np.ndarray]:
     """The ``.grad`` of a torch module's parameters under rnnlab's keys.
 
