@@ -68,16 +68,18 @@ def test_interrupted_again_and_again_ends_as_the_uninterrupted_run(tmp_path, sig
     rng = np.random.default_rng(int(sig))
     out, stops, resume = tmp_path / "chain", 0, False
     while True:
-        before = (out / "metrics.csv").stat().st_mtime_ns if resume else None
+        # strike after a random number of new metric rows (then a random fraction of a step), so
+        # the number of strikes per run does not depend on how fast the machine trains
+        start_rows = len(_rows(out)) if resume else 0
+        target = start_rows + int(rng.integers(1, 40))
         p = _start(out, resume)
-        # wait until this process has trained and saved at least once, then strike at random
         deadline = time.monotonic() + 120
         while p.is_alive() and time.monotonic() < deadline:
             m = out / "metrics.csv"
-            if m.exists() and m.stat().st_mtime_ns != before:
+            if m.exists() and len(_rows(out)) >= target:
                 break
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0.0, 0.2))
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.003))
         if not p.is_alive():  # finished before the strike
             assert p.exitcode in (0, 1), p.exitcode
             break
