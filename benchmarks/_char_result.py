@@ -1,10 +1,24 @@
-"""The result file the three equal-compute text runs write (read by ``text_bench.py``)."""
+"""What the three equal-compute text runs share: their options and the result file they write
+(read by ``text_bench.py``)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 from typing import Any
+
+
+def parse_args(doc: str) -> argparse.Namespace:
+    """The options every equal-compute run takes (``doc``: the script's docstring)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--text", default="stdlib")
+    ap.add_argument("--budget", type=float, default=300.0, help="CPU seconds of training")
+    ap.add_argument("--snapshot", type=float, default=15.0, help="CPU seconds between copies")
+    ap.add_argument("--curve-chars", type=int, default=50_000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    return ap.parse_args()
 
 
 def write_result(

@@ -16,12 +16,11 @@ its first character, carried to its end). Usage::
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
 import numpy as np
-from _char_result import write_result  # benchmarks/, beside this script
+from _char_result import parse_args, write_result  # benchmarks/, beside this script
 from threadpoolctl import threadpool_limits
 
 from rnnlab.text import TextSource
@@ -82,14 +81,7 @@ def score(p, codes: np.ndarray) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", default="stdlib")
-    ap.add_argument("--budget", type=float, default=300.0, help="CPU seconds of training")
-    ap.add_argument("--snapshot", type=float, default=15.0, help="CPU seconds between copies")
-    ap.add_argument("--curve-chars", type=int, default=50_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
+    a = parse_args(__doc__)
     src = TextSource(a.text)
     V = src.vocab.size
     train = src.codes[: src.train_chars].astype(np.int64)

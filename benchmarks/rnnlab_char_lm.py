@@ -10,11 +10,10 @@ evaluations do not count; snapshots and scoring as in ``min_char_rnn.py``. Usage
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-from _char_result import write_result  # benchmarks/, beside this script
+from _char_result import parse_args, write_result  # benchmarks/, beside this script
 
 from rnnlab.text import TextSource, score, text_config
 from rnnlab.training import Trainer, build_model, resolve_config
@@ -22,14 +21,7 @@ from rnnlab.training.trainer import make_optimizer_for, single_thread_blas
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", default="stdlib")
-    ap.add_argument("--budget", type=float, default=300.0, help="CPU seconds of training")
-    ap.add_argument("--snapshot", type=float, default=15.0, help="CPU seconds between copies")
-    ap.add_argument("--curve-chars", type=int, default=50_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
+    a = parse_args(__doc__)
     src = TextSource(a.text)
     c = resolve_config(text_config(seed=a.seed, time_budget=None), src)
     model = build_model(c, src)

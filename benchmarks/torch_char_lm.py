@@ -15,12 +15,11 @@ held-out text scored by the fixed rule). Usage::
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 import torch
-from _char_result import write_result  # benchmarks/, beside this script
+from _char_result import parse_args, write_result  # benchmarks/, beside this script
 
 from rnnlab.interop import rnnlab_parameters, to_torch
 from rnnlab.text import TextSource, text_config
@@ -43,14 +42,7 @@ def score(lstm, lin, codes: np.ndarray, V: int, chunk: int = 4096) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--text", default="stdlib")
-    ap.add_argument("--budget", type=float, default=300.0, help="CPU seconds of training")
-    ap.add_argument("--snapshot", type=float, default=15.0, help="CPU seconds between copies")
-    ap.add_argument("--curve-chars", type=int, default=50_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
-    a = ap.parse_args()
+    a = parse_args(__doc__)
     torch.set_num_threads(1)
     src = TextSource(a.text)
     V = src.vocab.size

@@ -42,13 +42,12 @@ def command(
 ) -> None:
     """Print the prime and LENGTH characters generated after it by the text run RUN."""
     from ..text import load_text_run, sample
-    from ..text.sampling import check_sampling, sampling_threads
+    from ..text.sampling import check_sampling
 
     if seed < 0:
         raise ValueError(f"seed: expected a non-negative int, got {seed}")
     tr = load_text_run(run, which=checkpoint)
     check_sampling(length, temperature, top_k, tr.vocab, prime)  # before any work
-    threads = sampling_threads(tr.model.layer.hidden_size, threads)
     text = sample(
         tr.model,
         tr.vocab,

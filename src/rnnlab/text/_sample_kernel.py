@@ -159,12 +159,11 @@ def sample_lstm(
 ) -> np.ndarray:
     """Generate ``len(u)`` character indices from the state ``h, c (L, H)`` (float32) after
     reading ``first``. ``arrays``: ``Wx0 (V, 4H)``, ``Wx (max(L-1, 1), H, 4H)``, ``Wh (L, H,
-    4H)``, ``b (L, 4H)``, ``Wy (H, V)``, ``by (V,)``, float32. ``threads`` must divide ``H``."""
+    4H)``, ``b (L, 4H)``, ``Wy (H, V)``, ``by (V,)``, float32. ``threads`` divides ``H``
+    (:func:`rnnlab.text.sampling.sampling_threads`)."""
     Wx0, Wx, Wh, b, Wy, by = arrays
     L, H = h.shape
-    n = int(threads)
-    if n < 1 or H % n:
-        raise ValueError(f"threads: expected a divisor of the hidden size {H}, got {threads}")
+    n = int(threads)  # checked by sampling.sampling_threads
     hb = np.zeros((2, L, H), np.float32)
     hb[0] = h
     cc = np.array(c, dtype=np.float32)

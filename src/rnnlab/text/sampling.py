@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import as_rng
+from .._validate import as_rng, check_positive_int
 from .source import one_hot
 from .vocab import Vocabulary
 
@@ -88,13 +88,12 @@ def sampling_threads(hidden: int, threads: int | None = None) -> int:
     may use two cores, the hidden size is even and the 1-minute load average leaves a core free
     (a spinning barrier is slow when the threads must take turns on one core), else 1."""
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-            raise ValueError(f"threads: expected a positive int, got {threads!r}")
-        if hidden % int(threads):
+        threads = check_positive_int("threads", threads)
+        if hidden % threads:
             raise ValueError(
                 f"threads: expected a divisor of the hidden size {hidden}, got {threads}"
             )
-        return int(threads)
+        return threads
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     free = (cores or 1) - os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     return 2 if (cores or 1) >= 2 and hidden % 2 == 0 and free >= 1.0 else 1
