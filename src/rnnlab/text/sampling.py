@@ -94,9 +94,12 @@ def sampling_threads(hidden: int, threads: int | None = None) -> int:
                 f"threads: expected a divisor of the hidden size {hidden}, got {threads}"
             )
         return threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    free = (cores or 1) - os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return 2 if (cores or 1) >= 2 and hidden % 2 == 0 and free >= 1.0 else 1
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    free = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return 2 if hidden % 2 == 0 and free >= 1.0 else 1  # free >= 1 implies two cores
 
 
 def sample(
