@@ -99,7 +99,7 @@ def sampling_threads(hidden: int, threads: int | None = None) -> int:
     else:
         cores = os.cpu_count() or 1
     free = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return 2 if hidden % 2 == 0 and free >= 1.0 else 1  # free >= 1 implies two cores
+    return 2 if cores >= 2 and hidden % 2 == 0 and free >= 1.0 else 1
 
 
 def sample(
