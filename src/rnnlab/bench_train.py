@@ -285,9 +285,10 @@ def run_cli(
         rows = []
         echo(TRAINER_HEADER)
         for name in dtypes:
-            t = time_trainer(name, seed=0, steps=200 if quick else None)
-            rows.append(t)
-            echo(format_trainer_row(t))
+            for background in (False, True):
+                t = time_trainer(name, seed=0, steps=200 if quick else None, background=background)
+                rows.append(t)
+                echo(format_trainer_row(t))
         loads = "; ".join(t.loadavg for t in rows)
         sections += [
             "",
@@ -295,9 +296,11 @@ def run_cli(
             f"(load average {loads})",
             "",
             "The trainer's defaults (one BLAS thread, evaluation every 50 steps: a screen of 256 "
-            "fresh sequences, then the full 2,560 when the screen is all correct). "
+            "fresh sequences, then the full 2,560 when the screen is all correct), with the "
+            "evaluations in line and on a second thread (the default where a core is free; the "
+            "same verdicts). "
             '"outside steps" is the share of the wall time not spent in the training steps '
-            "(evaluation, drawing batches, metric rows).",
+            "(evaluation on the training thread, drawing batches, metric rows).",
             "",
             TRAINER_HEADER,
             *(format_trainer_row(t) for t in rows),

@@ -190,6 +190,7 @@ class ArrayDataset(DataSource):
     """
 
     kind = "arrays"
+    concurrent_evaluation = True  # the validation arrays are read only
 
     def __init__(
         self,

@@ -53,6 +53,9 @@ class DataSource(ABC):
 
     kind: ClassVar[str]  # "task" | "arrays" | ...: the name config.toml records
     stateful: ClassVar[bool] = False  # consecutive batches continue the same B streams
+    # evaluate() reads nothing that next_batch()/load_state_dict() change, so the trainer may run
+    # it on a second thread while training goes on (False: always on the training thread)
+    concurrent_evaluation: ClassVar[bool] = False
     extra_columns: ClassVar[tuple[str, ...]] = ()  # metrics.csv columns Evaluation.extra fills
 
     # -- what the model must look like ----------------------------------------------------------

@@ -49,6 +49,7 @@ class TaskSource(DataSource):
     """
 
     kind = "task"
+    concurrent_evaluation = True  # test draws come from their own seeded generators
 
     def __init__(self, task: Task) -> None:
         if not isinstance(task, Task):

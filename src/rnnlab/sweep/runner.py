@@ -47,7 +47,8 @@ def run_job(config: dict[str, Any], run_dir: str, fresh_eval: int | None) -> dic
     from ..training.config import config_from_dict
 
     cfg = config_from_dict({**config, "out": run_dir})
-    run = train(cfg, progress=False, force=True, log=lambda s: None)
+    # the sweep keeps every core busy with jobs: no second thread per job
+    run = train(cfg, progress=False, force=True, log=lambda s: None, background_eval=False)
     size = run.config.eval_size
     acc = run.test_accuracy
     out: dict[str, Any] = {

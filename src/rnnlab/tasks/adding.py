@@ -29,7 +29,19 @@ def marked_sequences(
     length: int, batch: int, rng: np.random.Generator, low: float, high: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The pairs of Experiments 4/5. Returns ``x (T_max, B, 2)``, ``mask (T_max, B)`` and the
-    marked positions ``p1, p2 (B,)``."""
+    marked positions ``p1, p2 (B,)``. Drawn in compiled code (:mod:`._marked_kernel`), the same
+    bits as :func:`marked_sequences_reference`."""
+    from ._marked_kernel import marked_arrays  # Numba: loaded on the first draw
+
+    lengths = lengths_between(rng, length, length + length // 10, batch)
+    return marked_arrays(lengths, length // 2 - 1, rng, low, high)
+
+
+def marked_sequences_reference(
+    length: int, batch: int, rng: np.random.Generator, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`marked_sequences` as a readable Python loop (the reference the tests hold the
+    compiled draw to)."""
     lengths = lengths_between(rng, length, length + length // 10, batch)
     seqs = []
     p1 = np.empty(batch, dtype=np.int64)

@@ -96,6 +96,7 @@ def train_text(
     resume: bool = False,
     force: bool = False,
     log: Callable[[str], None] | None = None,
+    background_eval: bool | None = None,
 ) -> Any:
     """:func:`rnnlab.train` with :func:`text_callbacks`; ``data`` may be None only to resume."""
     from ..training import train
@@ -111,7 +112,14 @@ def train_text(
                 config.out, vocab, progress=progress, patience=read_config(saved).patience
             )
     return train(
-        config, data, progress=progress, resume=resume, force=force, log=log, callbacks=cbs
+        config,
+        data,
+        progress=progress,
+        resume=resume,
+        force=force,
+        log=log,
+        callbacks=cbs,
+        background_eval=background_eval,
     )
 
 

@@ -15,11 +15,11 @@ differently).
 from __future__ import annotations
 
 import numbers
-import os
 from typing import Any
 
 import numpy as np
 
+from .._cores import second_core_free
 from .._validate import as_rng, check_positive_int
 from .source import one_hot
 from .vocab import Vocabulary
@@ -94,12 +94,7 @@ def sampling_threads(hidden: int, threads: int | None = None) -> int:
                 f"threads: expected a divisor of the hidden size {hidden}, got {threads}"
             )
         return threads
-    if hasattr(os, "sched_getaffinity"):
-        cores = len(os.sched_getaffinity(0))
-    else:
-        cores = os.cpu_count() or 1
-    free = cores - os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return 2 if cores >= 2 and hidden % 2 == 0 and free >= 1.0 else 1
+    return 2 if hidden % 2 == 0 and second_core_free() else 1
 
 
 def sample(

@@ -121,6 +121,7 @@ class TextSource(DataSource):
 
     kind = "text"
     stateful = True
+    concurrent_evaluation = True  # the held-out text is read, never moved
     extra_columns = (
         "bits_per_char",
         "test_bits_per_char",

@@ -70,6 +70,7 @@ def train(
     force: bool = False,
     log: Callable[[str], None] | None = None,
     callbacks: Sequence[Callback] | None = None,
+    background_eval: bool | None = None,
 ) -> Run:
     """Train as ``config`` says, on ``data`` or on the task ``config.task``; return a :class:`Run`.
 
@@ -85,6 +86,8 @@ def train(
         log: receives the status lines (default: stderr).
         callbacks: replaces :func:`~rnnlab.training.callbacks.default_callbacks` (NaN guard,
             checkpoints, early stopping, progress bar, loss curve) when given.
+        background_eval: evaluate on a second thread while training goes on (the same results;
+            :mod:`rnnlab.training.background`); None: where a second core is free.
 
     Nothing is written before every input has been checked. With ``config.out`` set, the run
     folder holds ``config.toml``, ``metrics.csv``, ``model.safetensors`` and ``loss-curve.png``.
@@ -127,7 +130,7 @@ def train(
     model = build_model(c, source)
     folder = RunFolder(out) if out is not None else None
     cbs = default_callbacks(folder, progress, c.patience) if callbacks is None else callbacks
-    trainer = Trainer(c, source, model, callbacks=cbs)
+    trainer = Trainer(c, source, model, callbacks=cbs, background=background_eval)
     if saved is not None:
         assert folder is not None
         folder.clean()

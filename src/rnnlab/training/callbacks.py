@@ -145,6 +145,7 @@ class ProgressBar(Callback):
 
     def on_end(self, trainer: Trainer) -> None:
         if self.bar is not None:
+            self.bar.n = trainer.step  # a run that returned to an evaluated step ends there
             self.bar.close()
 
 

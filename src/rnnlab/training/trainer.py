@@ -2,7 +2,8 @@
 
 One step: a batch from the source, gradients by full or truncated BPTT, norm (and value)
 clipping, one optimiser update per gradient. Every ``eval_every`` steps the source evaluates the
-model on held-out data; the run ends when the source's criterion is met, a budget is spent, a
+model on held-out data, on a second thread where a core is free (:mod:`.background`: the same
+results as in line); the run ends when the source's criterion is met, a budget is spent, a
 callback stops it, or SIGINT/SIGTERM arrive (the current step finishes first, so the checkpoint
 written then is consistent and a resumed run continues bit for bit).
 """
@@ -19,12 +20,14 @@ from typing import Any
 
 import numpy as np
 
+from .._cores import second_core_free
 from .._validate import NonFiniteError
 from ..data import DataSource, Evaluation
 from ..model import SequenceModel
 from ..optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer, make_schedule
 from ..tasks.base import Batch
 from . import bptt
+from .background import BackgroundEvaluator
 from .build import seed_streams
 from .callbacks import Callback
 from .config import TrainConfig, config_to_dict
@@ -62,6 +65,9 @@ class Trainer:
         source: the :class:`rnnlab.data.DataSource` to learn from.
         model: the :class:`rnnlab.SequenceModel` to train (its arrays are updated in place).
         callbacks: :class:`Callback` objects, called in order (keyword-only).
+        background: evaluate on a second thread while training goes on (same results, see
+            :mod:`rnnlab.training.background`); None: where a second core is free. Only for
+            sources that allow it (``source.concurrent_evaluation``).
 
     Attributes:
         step, sequences, seconds: updates done, training sequences seen, training time.
@@ -78,11 +84,15 @@ class Trainer:
         model: SequenceModel,
         *,
         callbacks: Sequence[Callback] = (),
+        background: bool | None = None,
     ) -> None:
         self.config, self.source, self.model = config, source, model
         self.callbacks = list(callbacks)
         self.opt = make_optimizer_for(config)
         self.data_rng = np.random.default_rng(seed_streams(config.seed)[1])
+        # a new run starts the source at the beginning of its stream, wherever an earlier run
+        # on the same object left it (restore() moves it to a checkpoint's position)
+        source.load_state_dict({})
         self.step = self.sequences = 0
         self.seconds = 0.0
         self.rows: list[dict[str, Any]] = []
@@ -99,8 +109,13 @@ class Trainer:
         self.saved_step = 0
         self.checkpoint_path = None
         self.config_sha256: str | None = None  # of the run folder's config.toml, if any
+        self.stops = 0  # calls of stop() so far (the background evaluator compares counts)
         self._stopping = False
         self._start = 0.0
+        if background is None:
+            background = second_core_free()
+        self._background_wanted = background and getattr(source, "concurrent_evaluation", False)
+        self._background: BackgroundEvaluator | None = None
 
     # -- state ------------------------------------------------------------------------------------
     def metadata(self, status: str) -> dict[str, Any]:
@@ -152,6 +167,12 @@ class Trainer:
     def stop(self, status: str, why: str) -> None:
         """End the run after the current step with ``status`` and the reason ``why``."""
         self.status, self.why, self._stopping = status, why, True
+        self.stops += 1
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the run ends after the current step."""
+        return self._stopping
 
     def limit_reached(self) -> str | None:
         """The budget that is spent, in words, or None."""
@@ -164,7 +185,8 @@ class Trainer:
             return f"time budget {c.time_budget:g} s reached"
         return None
 
-    def _emit(self, hook: str, *args: Any) -> None:
+    def emit(self, hook: str, *args: Any) -> None:
+        """Call ``hook`` (e.g. ``"on_evaluate"``) on every callback, in order."""
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
@@ -242,20 +264,35 @@ class Trainer:
             "test_size": None,
         }
 
-    def evaluate(self, row: dict[str, Any] | None, final: bool = False) -> Evaluation:
-        """Evaluate on held-out data (the full set when ``final``) and fill ``row``'s columns."""
+    def judge(self, model: Any, step: int, final: bool = False) -> Evaluation:
+        """The source's evaluation of ``model`` as at ``step`` (the full set when ``final``);
+        raises NonFiniteError when activations overflow. Reads no trainer state but the config,
+        so it may run on another thread."""
         c = self.config
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.source.evaluate(
+                model,
+                seed=c.seed,
+                step=step,
+                size=c.eval_size,
+                screen=None if final else c.screen_size,
+            )
+
+    def evaluate(self, row: dict[str, Any] | None, final: bool = False) -> Evaluation:
+        """Evaluate on held-out data now (the full set when ``final``) and fill ``row``'s
+        columns."""
         try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                result = self.source.evaluate(
-                    self.model,
-                    seed=c.seed,
-                    step=self.step,
-                    size=c.eval_size,
-                    screen=None if final else c.screen_size,
-                )
+            result, overflow = self.judge(self.model, self.step, final), False
         except NonFiniteError:  # activations overflowed on held-out data
-            result = Evaluation(loss=float("nan"), size=0, solved=False)
+            result, overflow = Evaluation(loss=float("nan"), size=0, solved=False), True
+        return self.apply_evaluation(result, row, overflow=overflow)
+
+    def apply_evaluation(
+        self, result: Evaluation, row: dict[str, Any] | None, *, overflow: bool = False
+    ) -> Evaluation:
+        """Record ``result`` of the model as it is now: ``row``'s test columns, the latest
+        evaluation, the verdict."""
+        if overflow:
             self.stop("diverged", f"the evaluation at step {self.step:,} overflowed to NaN/inf")
         self.last_eval, self.last_accuracy = result, result.accuracy
         if row is not None:
@@ -280,18 +317,24 @@ class Trainer:
         # The handlers stay in place until the last file is written: a signal that arrives
         # after the loop only lets the run finish its evaluation and checkpoint.
         with self._signals():
-            self._emit("on_start")
+            self.emit("on_start")
+            if self._background_wanted:
+                self._background = BackgroundEvaluator()
             try:
                 with single_thread_blas():
                     self._loop()
             except KeyboardInterrupt:  # no handler could be installed (not the main thread)
                 self.stop("interrupted", "interrupted by the user")
+            finally:
+                if self._background is not None:
+                    self._background.close()
+                    self._background = None
             self.seconds = time.perf_counter() - self._start
             if final_evaluation and self.status == "not solved":
                 self._final_evaluation()
             if self.status == "not solved" and not self.source.has_criterion:
                 self.status = "finished"  # nothing to solve: the budget was the plan
-            self._emit("on_end")
+            self.emit("on_end")
         return self.status
 
     def _loop(self) -> None:
@@ -300,17 +343,37 @@ class Trainer:
             why = self.limit_reached()
             if why is not None:
                 self.why = why
-                return
+                break
             row = self.train_step()
-            self._emit("on_step", row)
+            if not (math.isfinite(row["loss"]) and math.isfinite(row["grad_norm"])):
+                # the NaN guard ends the run here: the verdicts of earlier steps come first,
+                # as in line (one of them may end it sooner, or be the last checkpoint)
+                self.collect_evaluation(wait=True)
+                if self._stopping:
+                    break
+            self.emit("on_step", row)
             if self.status == "diverged":
-                return
+                break
             self.rows.append(row)
-            if self.step % c.eval_every == 0:
-                result = self.evaluate(row)
-                self._emit("on_evaluate", row, result)
+            self.collect_evaluation(wait=False)
+            if not self._stopping and self.step % c.eval_every == 0:
+                self.evaluation_point(row)
             if self.signal is not None and not self._stopping:
                 self.stop("interrupted", f"stopped by signal {signal.Signals(self.signal).name}")
+        self.collect_evaluation(wait=True)  # a pending verdict may still end the run earlier
+
+    def evaluation_point(self, row: dict[str, Any]) -> None:
+        """Evaluate the model of this step: in line, or handed to the background thread."""
+        if self._background is None:
+            result = self.evaluate(row)
+            self.emit("on_evaluate", row, result)
+        else:
+            self._background.submit(self, row)
+
+    def collect_evaluation(self, *, wait: bool) -> None:
+        """Apply a finished background evaluation (``wait``: wait for a pending one)."""
+        if self._background is not None:
+            self._background.collect(self, wait=wait)
 
     def _final_evaluation(self) -> None:
         last = self.rows[-1] if self.rows else None
