@@ -297,7 +297,7 @@ def run_cli(
             "",
             "The trainer's defaults (one BLAS thread, evaluation every 50 steps: a screen of 256 "
             "fresh sequences, then the full 2,560 when the screen is all correct), with the "
-            "evaluations in line and on a second thread (the default where a core is free; the "
+            "evaluations in line and on a second thread (the default with two or more cores; the "
             "same verdicts). "
             '"outside steps" is the share of the wall time not spent in the training steps '
             "(evaluation on the training thread, drawing batches, metric rows).",

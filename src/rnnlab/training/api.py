@@ -87,7 +87,7 @@ def train(
         callbacks: replaces :func:`~rnnlab.training.callbacks.default_callbacks` (NaN guard,
             checkpoints, early stopping, progress bar, loss curve) when given.
         background_eval: evaluate on a second thread while training goes on (the same results;
-            :mod:`rnnlab.training.background`); None: where a second core is free.
+            :mod:`rnnlab.training.background`); None: where the process may use two cores.
 
     Nothing is written before every input has been checked. With ``config.out`` set, the run
     folder holds ``config.toml``, ``metrics.csv``, ``model.safetensors`` and ``loss-curve.png``.

@@ -2,8 +2,8 @@
 
 One step: a batch from the source, gradients by full or truncated BPTT, norm (and value)
 clipping, one optimiser update per gradient. Every ``eval_every`` steps the source evaluates the
-model on held-out data, on a second thread where a core is free (:mod:`.background`: the same
-results as in line); the run ends when the source's criterion is met, a budget is spent, a
+model on held-out data, on a second thread where two cores are usable (:mod:`.background`: the
+same results as in line); the run ends when the source's criterion is met, a budget is spent, a
 callback stops it, or SIGINT/SIGTERM arrive (the current step finishes first, so the checkpoint
 written then is consistent and a resumed run continues bit for bit).
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._cores import second_core_free
+from .._cores import usable_cores
 from .._validate import NonFiniteError
 from ..data import DataSource, Evaluation
 from ..model import SequenceModel
@@ -66,8 +66,8 @@ class Trainer:
         model: the :class:`rnnlab.SequenceModel` to train (its arrays are updated in place).
         callbacks: :class:`Callback` objects, called in order (keyword-only).
         background: evaluate on a second thread while training goes on (same results, see
-            :mod:`rnnlab.training.background`); None: where a second core is free. Only for
-            sources that allow it (``source.concurrent_evaluation``).
+            :mod:`rnnlab.training.background`); None: where the process may use two or more
+            cores. Only for sources that allow it (``source.concurrent_evaluation``).
 
     Attributes:
         step, sequences, seconds: updates done, training sequences seen, training time.
@@ -113,7 +113,9 @@ class Trainer:
         self._stopping = False
         self._start = 0.0
         if background is None:
-            background = second_core_free()
+            # Not the load average: the process's own earlier runs count in it. A busy second
+            # core only shares its time with the worker, whose work is needed anyway.
+            background = usable_cores() >= 2
         self._background_wanted = background and getattr(source, "concurrent_evaluation", False)
         self._background: BackgroundEvaluator | None = None
 
