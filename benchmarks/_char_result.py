@@ -17,8 +17,22 @@ def parse_args(doc: str) -> argparse.Namespace:
     ap.add_argument("--snapshot", type=float, default=15.0, help="CPU seconds between copies")
     ap.add_argument("--curve-chars", type=int, default=50_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--nudge",
+        type=float,
+        default=0.0,
+        help="scale the first recurrent matrix by 1 + NUDGE before training (a control: how far "
+        "two runs of one implementation drift apart from initial weights a rounding error apart)",
+    )
     ap.add_argument("--out", required=True)
     return ap.parse_args()
+
+
+def nudge(model: Any, by: float) -> None:
+    """Scale ``model``'s first recurrent matrix by ``1 + by`` (in place)."""
+    if by:
+        w = model.params["W_hh_l0"]
+        w *= w.dtype.type(1.0 + by)
 
 
 def write_result(

@@ -1,6 +1,6 @@
 """Time to solve the adding problem (T=100): ``rnnlab.train`` against the same run in PyTorch.
 
-Run: ``python benchmarks/time_to_solve.py [--seeds 0 1 2 3 4] [--dtype float64] [--torch-dtype
+Run: ``python benchmarks/time_to_solve.py [--seeds 0 1 2 3 4] [--dtype float32] [--torch-dtype
 float32] [--threads 1]``.
 
 The PyTorch loop is the trainer's run written with ``torch.nn``: the same task generator and
@@ -13,8 +13,9 @@ then the task's 2,560 when the screen is all correct; the same test streams; a s
 first slice that shows it fails, as rnnlab's does; forward passes under ``torch.no_grad()``).
 Both sides get ``--threads`` BLAS threads. rnnlab's trainer evaluates on a second thread where
 two or more cores are usable (its default; the same verdicts); ``--inline`` keeps its
-evaluations on the training thread, as the PyTorch loop does. Per seed, rnnlab runs first, then PyTorch; the table
-lists wall time (from the first batch to the verdict) and the training sequences at the verdict.
+evaluations on the training thread, as the PyTorch loop does. Per seed, rnnlab runs first, then
+PyTorch; the table lists wall time (from the first batch to the verdict) and the training
+sequences at the verdict.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def run_torch(seed: int, dtype: str) -> tuple[str, int, int, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+    ap.add_argument("--dtype", default="float32", choices=["float64", "float32"])  # the trainer's
     ap.add_argument("--torch-dtype", default="float32", choices=["float64", "float32"])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--inline", action="store_true", help="rnnlab evaluates in line")

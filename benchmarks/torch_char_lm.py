@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 import torch
-from _char_result import parse_args, write_result  # benchmarks/, beside this script
+from _char_result import nudge, parse_args, write_result  # benchmarks/, beside this script
 
 from rnnlab.interop import rnnlab_parameters, to_torch
 from rnnlab.text import TextSource, text_config
@@ -48,6 +48,7 @@ def main() -> None:
     V = src.vocab.size
     c = resolve_config(text_config(seed=a.seed), src)
     model = build_model(c, src)
+    nudge(model, a.nudge)
     lstm = to_torch(model.layer).float()
     lin = torch.nn.Linear(c.hidden, V)
     with torch.no_grad():

@@ -27,7 +27,8 @@ TINY = dict(
 
 
 def _setup(model="rnn", target_task="adding", **kw):
-    cfg = tr.resolve_config(TrainConfig(**{**TINY, "model": model, "task": target_task, **kw}))
+    kw = {**TINY, "model": model, "task": target_task, "dtype": "float64", **kw}  # for FD checks
+    cfg = tr.resolve_config(TrainConfig(**kw))
     task = tr.make_task(cfg)
     return cfg, task, tr.build_model(cfg, task)
 

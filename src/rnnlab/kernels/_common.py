@@ -56,6 +56,31 @@ def forward_wt(dtype: np.dtype, batch: int) -> bool:
     return dtype == np.float32 and batch > 1
 
 
+def one_hot_codes(x: np.ndarray) -> np.ndarray:
+    """For ``x (T, B, I)`` whose every row is one-hot (a single 1, zeros elsewhere; characters
+    fed to a character model), the column of each row's 1 as ``(T*B,)`` int64; else an empty
+    array.
+
+    Why: then ``x W_xh^T`` is a gather of columns of ``W_xh`` (exactly the GEMM's value: the
+    other terms are zeros) and ``dW_xh`` a scatter-add of rows, instead of two GEMMs whose work
+    grows with the vocabulary (``benchmarks/NOTES.md``). Three passes over ``x``; the first row
+    rejects most other inputs at once.
+    """
+    rows = x.reshape(-1, x.shape[-1])
+    none = np.empty(0, dtype=np.int64)
+    if rows.shape[0] == 0 or rows.shape[1] == 0:
+        return none
+    first = rows[0]
+    if np.count_nonzero(first) != 1 or first.max() != 1:
+        return none
+    if np.count_nonzero(rows) != rows.shape[0]:  # one nonzero per row on average
+        return none
+    codes = rows.argmax(axis=1)
+    if not np.all(rows[np.arange(rows.shape[0]), codes] == 1):  # ... and that one is a 1
+        return none
+    return codes.astype(np.int64)
+
+
 def forward_weight(w: np.ndarray, dtype: np.dtype, wt: bool) -> np.ndarray:
     """``w`` for the forward kernel: C-contiguous, as a transposed copy when ``wt`` (one copy of
     the weights per sequence)."""

@@ -16,12 +16,14 @@ from numba import njit
 from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
-from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
+from ._common import JIT, as_c, forward_weight, forward_wt, one_hot_codes, optional, work_buffer
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt):
+def _forward(
+    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT
+):
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
@@ -31,7 +33,12 @@ def _forward(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cb
     # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
     # negative-index check, which keeps LLVM from vectorising the loop (3x).
     bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
-    gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))  # W_xh x_t
+    if codes.size:  # one-hot x: W_xh x_t is column codes[r] of W_xh (the GEMM's exact value)
+        rows = gates.reshape(T * B, GH)
+        for r in range(T * B):
+            rows[r, :] = WxT[codes[r]]
+    else:
+        gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))
     for t in range(T):
         gemm(cblas, False, not wt, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
         for b in range(B):
@@ -113,7 +120,25 @@ def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, 
 
 @njit(**JIT)
 def _backward(
-    x, W_xh, W_hh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, da, forget, peep, cblas
+    x,
+    W_xh,
+    W_hh,
+    w_ic,
+    w_fc,
+    w_oc,
+    h,
+    c,
+    gates,
+    dy,
+    dh,
+    dc,
+    out,
+    da,
+    forget,
+    peep,
+    cblas,
+    codes,
+    dWxT,
 ):
     T, B, I = x.shape
     H = h.shape[2]
@@ -170,7 +195,12 @@ def _backward(
             gemm(cblas, False, False, da[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1} from step t
         rows = da[:n].reshape(n * B, GH)
         gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
-        gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
+        if codes.size:  # one-hot x: row r of the chunk adds to column codes[r] of dW_xh
+            base = t0 * B
+            for r in range(n * B):
+                dWxT[codes[base + r]] += rows[r]
+        else:
+            gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
         gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
             db_h += rows[r]
@@ -192,9 +222,15 @@ def forward(cell, p, x, state0):
     c = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0], c[0] = state0
     gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
+    codes = one_hot_codes(x)  # (T*B,) or empty
+    W_xh = forward_weight(p["W_xh"], dt, wt)
+    if codes.size:  # the gather reads rows of W_xh^T (I, G*H)
+        WxT = W_xh if wt else np.ascontiguousarray(p["W_xh"].T, dtype=dt)
+    else:
+        WxT = np.empty((0, 0), dt)
     _forward(
         as_c(x, dt),
-        forward_weight(p["W_xh"], dt, wt),
+        W_xh,
         forward_weight(p["W_hh"], dt, wt),
         as_c(p["b_h"], dt),
         optional(p, "w_ic", dt),
@@ -207,6 +243,8 @@ def forward(cell, p, x, state0):
         cell.peepholes,
         _blas.USE_CBLAS,
         wt,
+        codes,
+        WxT,
     )
     cache = {"x": x, "h": h, "c": c, "gates": gates}
     return h[1:], (h[T].copy(), c[T].copy()), cache
@@ -231,6 +269,8 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
+    codes = one_hot_codes(x)  # (T*B,) or empty: dW_xh by a scatter-add into dWxT
+    dWxT = np.zeros((I, GH) if codes.size else (0, 0), dtype=dt)
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -249,7 +289,11 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         cell.forget_gate,
         cell.peepholes,
         _blas.USE_CBLAS,
+        codes,
+        dWxT,
     )
+    if codes.size:
+        grads["W_xh"] += dWxT.T
     grads.update({name: g for name, g in peep.items() if name in p})
     return (dx if need_dx else None), (dh, dc), {name: grads[name] for name in p}
 

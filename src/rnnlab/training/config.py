@@ -36,6 +36,7 @@ GENERIC_DEFAULTS: dict[str, Any] = {
     "batch": 32,
     "forget_bias": 1.0,
     "input_bias": 0.0,
+    "dtype": "float64",
 }
 
 
@@ -82,7 +83,8 @@ class TrainConfig:
     # the full eval_size set is drawn only when the check meets the criterion. None: always full
     patience: int | None = None  # stop after this many evaluations without a lower held-out loss
     seed: int = 0  # the one seed every random stream is derived from
-    dtype: str = "float64"  # float64 | float32
+    dtype: str | None = None  # float64 | float32; None: the source's default (float64 but where
+    # measured to solve the same: see rnnlab.data.tasks.TASK_DEFAULTS, and text)
     out: str | None = None  # run folder; None: write nothing
 
 
@@ -117,7 +119,8 @@ def validate_config(c: TrainConfig) -> TrainConfig:
     check_choice("optimizer", c.optimizer, tuple(OPTIMIZERS))
     check_choice("schedule", c.schedule, tuple(SCHEDULES))
     check_choice("init", c.init, INITS)
-    check_choice("dtype", c.dtype, DTYPES)
+    if c.dtype is not None:
+        check_choice("dtype", c.dtype, DTYPES)
     for name in ("length", "hidden", "layers", "batch", "steps", "max_sequences", "tbptt"):
         _positive_int(name, getattr(c, name), allow_none=name != "layers")
     for name in ("epochs", "eval_size", "screen_size", "patience"):
@@ -233,6 +236,7 @@ def resolve_config(c: TrainConfig, source: DataSource | None = None) -> TrainCon
         if lstm
         else None,
         eval_size=c.eval_size or source.default_eval_size,
+        dtype=c.dtype or d["dtype"],
     )
 
 
