@@ -94,11 +94,13 @@ def test_fast_equals_reference_float64(case, shape, rng):
 
 
 @pytest.mark.parametrize("chunk_rows", [3, 1024])
-@pytest.mark.parametrize("case", ["lstm", "lstm-peepholes", "lstm-no-forget"])
-def test_lstm_one_hot_input_gather_and_scatter(case, chunk_rows, rng, monkeypatch):
+@pytest.mark.parametrize("case", ["lstm", "lstm-peepholes", "lstm-no-forget", "rnn-tanh", "gru"])
+def test_one_hot_input_gather_and_scatter(case, chunk_rows, rng, monkeypatch):
     """One-hot inputs (characters) take a gather for W_xh x and a scatter-add for dW_xh: held to
     the reference loop, to the GEMM route (the forward bits are the same), in both dtypes,
-    across backward chunks, with one unused input column."""
+    across backward chunks, with one input column never set."""
+    from rnnlab.kernels import _input
+
     monkeypatch.setattr(_common, "CHUNK_ROWS", chunk_rows)
     codes = rng.integers(I - 1, size=(7, 2))  # column I-1 never set: its gradient stays zero
     x = np.eye(I)[codes]
@@ -110,16 +112,13 @@ def test_lstm_one_hot_input_gather_and_scatter(case, chunk_rows, rng, monkeypatc
     worst = max(err, key=err.get)
     assert err[worst] <= FAST_REL_F64, f"{case}: {worst} {err[worst]:.2e}"
     assert not gathered[5]["W_xh_l0"][:, I - 1].any()
+    gemm_route = lambda x: np.empty(0, np.int64)  # noqa: E731 - what a non-one-hot x gets
     for dtype in (np.float64, np.float32):
-        fast32, _ = _pair(case, dtype=dtype, num_layers=2)
-        a = _run(fast32, x, state, dy, dstate)
-        monkeypatch.setattr(_common, "one_hot_codes", lambda x: np.empty(0, np.int64))
-        import rnnlab.kernels.lstm as lstm_kernel  # its own name for the function
-
-        monkeypatch.setattr(lstm_kernel, "one_hot_codes", lambda x: np.empty(0, np.int64))
-        b = _run(fast32, x, state, dy, dstate)
-        monkeypatch.undo()
-        monkeypatch.setattr(_common, "CHUNK_ROWS", chunk_rows)
+        layer, _ = _pair(case, dtype=dtype, num_layers=2)
+        a = _run(layer, x, state, dy, dstate)
+        with monkeypatch.context() as m:
+            m.setattr(_input, "one_hot_codes", gemm_route)
+            b = _run(layer, x, state, dy, dstate)
         assert np.array_equal(a[0], b[0])  # forward: the gather is the GEMM's exact value
         tol = FAST_REL_F64 if dtype == np.float64 else FAST_REL_F32
         assert relative_error(a[5]["W_xh_l0"], b[5]["W_xh_l0"]) <= tol
@@ -128,8 +127,9 @@ def test_lstm_one_hot_input_gather_and_scatter(case, chunk_rows, rng, monkeypatc
 def test_one_hot_codes_rejects_other_inputs():
     eye = np.eye(4)[[0, 2, 3, 1, 1]][:, None, :]  # (5, 1, 4)
     assert np.array_equal(_common.one_hot_codes(eye), [0, 2, 3, 1, 1])
-    for row, value in [(2, [0, 0, 0, 0]), (1, [0, 2, 0, 0]), (3, [1, 0, -1, 0]),
-                       (4, [1, 1, 0, 0]), (0, [np.nan, 1, 0, 0]), (2, [0, 0.5, 0.5, 0])]:  # fmt: skip
+    bad = [(2, [0, 0, 0, 0]), (1, [0, 2, 0, 0]), (3, [1, 0, -1, 0]), (4, [1, 1, 0, 0])]
+    bad += [(0, [np.nan, 1, 0, 0]), (2, [0, 0.5, 0.5, 0])]
+    for row, value in bad:
         x = eye.copy()
         x[row, 0] = value
         assert _common.one_hot_codes(x).size == 0, (row, value)

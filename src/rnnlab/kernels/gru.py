@@ -16,14 +16,21 @@ from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, work_buffer
+from ._input import (
+    backward_codes,
+    finish_weight_grad,
+    forward_codes,
+    input_weight_grad,
+    project_input,
+)
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt):
+def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT):
     T, B, I = x.shape
     H = h.shape[2]
-    gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, 3 * H))
+    project_input(x.reshape(T * B, I), W_xh, gates.reshape(T * B, 3 * H), codes, WxT, cblas, wt)
     # Zero-based block views (a[H + j] would carry a negative-index check that stops LLVM from
     # vectorising); `ah` comes from the caller for the same reason (see _common.work_buffer).
     b_r, b_z, b_n = b_h[:H], b_h[H : 2 * H], b_h[2 * H :]
@@ -44,7 +51,7 @@ def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt):
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas):
+def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas, codes, dWxT):
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h, db_hn = out  # zeros, filled here
@@ -76,7 +83,8 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas):
         rows_x = dax[:n_].reshape(n_ * B, 3 * H)
         rows_h = dah[:n_].reshape(n_ * B, 3 * H)
         gemm(cblas, False, False, rows_x, W_xh, 0.0, dx[t0:t_end].reshape(n_ * B, dx.shape[2]))
-        gemm(cblas, True, False, rows_x, x[t0:t_end].reshape(n_ * B, I), 1.0, dW_xh)
+        x2 = x[t0:t_end].reshape(n_ * B, I)
+        input_weight_grad(rows_x, x2, dW_xh, codes[t0 * B : t_end * B], dWxT, cblas)
         gemm(cblas, True, False, rows_h, h[t0:t_end].reshape(n_ * B, H), 1.0, dW_hh)
         for r in range(n_ * B):
             db_h += rows_x[r]
@@ -98,9 +106,11 @@ def forward(cell, p, x, state0):
     h[0] = state0[0]
     gates = POOL.empty((T, B, 3 * H), dt)  # (T, B, 3H) r, z, n
     hn = POOL.empty((T, B, H), dt)  # (T, B, H) W_hn h + b_hn
+    W_xh = forward_weight(p["W_xh"], dt, wt)
+    codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     _forward(
         as_c(x, dt),
-        forward_weight(p["W_xh"], dt, wt),
+        W_xh,
         forward_weight(p["W_hh"], dt, wt),
         as_c(p["b_h"], dt),
         as_c(p["b_hn"], dt),
@@ -110,6 +120,8 @@ def forward(cell, p, x, state0):
         np.empty((B, 3 * H), dtype=dt),  # (B, 3H) W_hh h_{t-1} of one step
         _blas.USE_CBLAS,
         wt,
+        codes,
+        WxT,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h, "gates": gates, "hn": hn}
 
@@ -131,6 +143,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     work = (work_buffer(T, B, 3 * H, dt), work_buffer(T, B, 3 * H, dt))
+    codes, dWxT = backward_codes(x, 3 * H, dt)  # one-hot x: dW_xh by a scatter-add
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -143,7 +156,10 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], grads["b_hn"]),
         work,
         _blas.USE_CBLAS,
+        codes,
+        dWxT,
     )
+    finish_weight_grad(grads["W_xh"], dWxT)
     return (dx if need_dx else None), (dh,), grads
 
 

@@ -16,7 +16,14 @@ from numba import njit
 from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
-from ._common import JIT, as_c, forward_weight, forward_wt, one_hot_codes, optional, work_buffer
+from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
+from ._input import (
+    backward_codes,
+    finish_weight_grad,
+    forward_codes,
+    input_weight_grad,
+    project_input,
+)
 from ._vmath import sigmoid, tanh
 
 
@@ -33,12 +40,7 @@ def _forward(
     # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
     # negative-index check, which keeps LLVM from vectorising the loop (3x).
     bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
-    if codes.size:  # one-hot x: W_xh x_t is column codes[r] of W_xh (the GEMM's exact value)
-        rows = gates.reshape(T * B, GH)
-        for r in range(T * B):
-            rows[r, :] = WxT[codes[r]]
-    else:
-        gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, gates.reshape(T * B, GH))
+    project_input(x.reshape(T * B, I), W_xh, gates.reshape(T * B, GH), codes, WxT, cblas, wt)
     for t in range(T):
         gemm(cblas, False, not wt, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
         for b in range(B):
@@ -195,12 +197,8 @@ def _backward(
             gemm(cblas, False, False, da[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1} from step t
         rows = da[:n].reshape(n * B, GH)
         gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
-        if codes.size:  # one-hot x: row r of the chunk adds to column codes[r] of dW_xh
-            base = t0 * B
-            for r in range(n * B):
-                dWxT[codes[base + r]] += rows[r]
-        else:
-            gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
+        x2 = x[t0:t_end].reshape(n * B, I)
+        input_weight_grad(rows, x2, dW_xh, codes[t0 * B : t_end * B], dWxT, cblas)
         gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
             db_h += rows[r]
@@ -222,12 +220,8 @@ def forward(cell, p, x, state0):
     c = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0], c[0] = state0
     gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
-    codes = one_hot_codes(x)  # (T*B,) or empty
     W_xh = forward_weight(p["W_xh"], dt, wt)
-    if codes.size:  # the gather reads rows of W_xh^T (I, G*H)
-        WxT = W_xh if wt else np.ascontiguousarray(p["W_xh"].T, dtype=dt)
-    else:
-        WxT = np.empty((0, 0), dt)
+    codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     _forward(
         as_c(x, dt),
         W_xh,
@@ -269,8 +263,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
-    codes = one_hot_codes(x)  # (T*B,) or empty: dW_xh by a scatter-add into dWxT
-    dWxT = np.zeros((I, GH) if codes.size else (0, 0), dtype=dt)
+    codes, dWxT = backward_codes(x, GH, dt)  # one-hot x: dW_xh by a scatter-add
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -292,8 +285,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         codes,
         dWxT,
     )
-    if codes.size:
-        grads["W_xh"] += dWxT.T
+    finish_weight_grad(grads["W_xh"], dWxT)
     grads.update({name: g for name, g in peep.items() if name in p})
     return (dx if need_dx else None), (dh, dc), {name: grads[name] for name in p}
 

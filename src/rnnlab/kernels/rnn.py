@@ -14,17 +14,24 @@ from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, work_buffer
+from ._input import (
+    backward_codes,
+    finish_weight_grad,
+    forward_codes,
+    input_weight_grad,
+    project_input,
+)
 from ._vmath import sigmoid, tanh
 
 PHI_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt):
+def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt, codes, WxT):
     T, B, I = x.shape
     H = h.shape[2]
     z = h[1:]  # the pre-activations are written where h_t goes, then overwritten by phi(z)
-    gemm(cblas, False, not wt, x.reshape(T * B, I), W_xh, 0.0, z.reshape(T * B, H))  # W_xh x_t
+    project_input(x.reshape(T * B, I), W_xh, z.reshape(T * B, H), codes, WxT, cblas, wt)
     for t in range(T):
         gemm(cblas, False, not wt, h[t], W_hh, 1.0, h[t + 1])  # += W_hh h_{t-1}
         for b in range(B):
@@ -44,7 +51,7 @@ def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt):
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas):
+def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas, codes, dWxT):
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h = out  # zeros, filled here
@@ -72,7 +79,8 @@ def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas):
             gemm(cblas, False, False, dz[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1}
         rows = dz[:n].reshape(n * B, H)
         gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
-        gemm(cblas, True, False, rows, x[t0:t_end].reshape(n * B, I), 1.0, dW_xh)
+        x2 = x[t0:t_end].reshape(n * B, I)
+        input_weight_grad(rows, x2, dW_xh, codes[t0 * B : t_end * B], dWxT, cblas)
         gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
         for r in range(n * B):
             db_h += rows[r]
@@ -92,15 +100,19 @@ def forward(cell, p, x, state0):
     H = state0[0].shape[1]
     h = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0] = state0[0]
+    W_xh = forward_weight(p["W_xh"], dt, wt)
+    codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     _forward(
         as_c(x, dt),
-        forward_weight(p["W_xh"], dt, wt),
+        W_xh,
         forward_weight(p["W_hh"], dt, wt),
         as_c(p["b_h"], dt),
         h,
         PHI_CODES[cell.nonlinearity],
         _blas.USE_CBLAS,
         wt,
+        codes,
+        WxT,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h}
 
@@ -120,6 +132,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     # Without need_dx (the bottom layer of a model: nobody reads dL/dx) dx has no columns and
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
+    codes, dWxT = backward_codes(x, H, dt)  # one-hot x: dW_xh by a scatter-add
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
@@ -131,7 +144,10 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         work_buffer(T, B, H, dt),
         PHI_CODES[cell.nonlinearity],
         _blas.USE_CBLAS,
+        codes,
+        dWxT,
     )
+    finish_weight_grad(grads["W_xh"], dWxT)
     return (dx if need_dx else None), (dh,), grads
 
 
