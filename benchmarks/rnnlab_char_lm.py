@@ -17,7 +17,7 @@ from _char_result import nudge, parse_args, write_result  # benchmarks/, beside 
 
 from rnnlab.text import TextSource, score, text_config
 from rnnlab.training import Trainer, build_model, resolve_config
-from rnnlab.training.trainer import make_optimizer_for, single_thread_blas
+from rnnlab.training.build import make_optimizer_for, single_thread_blas
 
 
 def main() -> None:

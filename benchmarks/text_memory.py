@@ -20,7 +20,7 @@ import time
 
 from rnnlab.text import TextSource, stdlib_root, text_config
 from rnnlab.training import Trainer, build_model, resolve_config
-from rnnlab.training.trainer import single_thread_blas
+from rnnlab.training.build import single_thread_blas
 
 
 def rss_mb() -> float:

@@ -27,7 +27,7 @@ from rnnlab.interop import to_torch
 from rnnlab.tasks.base import Batch
 from rnnlab.text import Vocabulary, sample, text_config
 from rnnlab.training import Trainer, build_model, resolve_config
-from rnnlab.training.trainer import single_thread_blas
+from rnnlab.training.build import single_thread_blas
 
 V, H, B = 100, 256, 32
 

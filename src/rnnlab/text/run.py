@@ -181,7 +181,7 @@ def evaluate_text(
         vocab.encode(t, out=codes[s : s + len(t)])
         s += len(t)
     del texts
-    from ..training.trainer import single_thread_blas
+    from ..training.build import single_thread_blas
 
     with single_thread_blas():
         total, count = score(model, codes)

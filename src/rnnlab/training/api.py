@@ -13,12 +13,12 @@ from .._validate import check_positive_int
 from ..data import DataSource, TaskSource
 from ..data.tasks import eval_rng
 from ..model import SequenceModel
-from .build import build_model
+from .build import build_model, single_thread_blas
 from .callbacks import Callback, default_callbacks
 from .config import TrainConfig, make_source, resolve_config, validate_config
 from .memory import check_memory
 from .runs import RunFolder, check_out_dir, load_run, read_metric_rows, read_run
-from .trainer import Trainer, single_thread_blas
+from .trainer import Trainer
 
 # The command line's exit status for each way a run ends (2 is bad input; a signal gives the
 # shell's 128 + signal number: 130 for SIGINT, 143 for SIGTERM).

@@ -1,6 +1,10 @@
-"""The model a resolved config describes, with its initial weights from the config's seed."""
+"""The model and the optimiser a resolved config describes (initial weights from its seed), and
+the one-BLAS-thread setting runs train under."""
 
 from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
 
 import numpy as np
 
@@ -8,6 +12,7 @@ from ..data import DataSource, model_io
 from ..init import initialize, scale_recurrent_blocks
 from ..layers import GRU, LSTM, RNN, RecurrentLayer
 from ..model import SequenceModel
+from ..optim import make_optimizer, make_schedule
 from ..readout import LOSS_ACTIVATION, Readout
 from .config import TrainConfig, make_source, resolve_config
 
@@ -71,3 +76,24 @@ def build_model(c: TrainConfig, source: DataSource | None = None) -> SequenceMod
     act = LOSS_ACTIVATION.get(loss, "identity")
     readout = Readout(H * layer.num_directions, K, activation=act, rng=gen, dtype=dtype)
     return SequenceModel(layer, readout, loss=loss)
+
+
+def make_optimizer_for(c: TrainConfig):
+    """The optimiser and learning-rate schedule ``c`` names."""
+    sched_kw: dict[str, Any] = {}
+    if c.schedule == "step":
+        sched_kw = {"step_size": 1000, "gamma": 0.5}
+    elif c.schedule == "exponential":
+        sched_kw = {"gamma": 0.999}
+    elif c.schedule == "cosine":
+        sched_kw = {"total_steps": c.steps or max(1, (c.max_sequences or 100_000) // c.batch)}
+    return make_optimizer(c.optimizer, make_schedule(c.schedule, c.lr, **sched_kw))
+
+
+def single_thread_blas():
+    """Tiny matrices run fastest on one BLAS thread (and leave the other core to the OS)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

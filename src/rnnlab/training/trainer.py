@@ -15,7 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,37 +24,16 @@ from .._cores import usable_cores
 from .._validate import NonFiniteError
 from ..data import DataSource, Evaluation
 from ..model import SequenceModel
-from ..optim import clip_grad_norm, clip_grad_value, global_norm, make_optimizer, make_schedule
+from ..optim import clip_grad_norm, clip_grad_value, global_norm
 from ..tasks.base import Batch
 from . import bptt
 from .background import BackgroundEvaluator
-from .build import seed_streams
+from .build import make_optimizer_for, seed_streams, single_thread_blas
 from .callbacks import Callback
 from .config import TrainConfig, config_to_dict
 from .runs import METRIC_COLUMNS
 
 _SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # the shell's exit codes for them
-
-
-def make_optimizer_for(c: TrainConfig):
-    """The optimiser and learning-rate schedule ``c`` names."""
-    sched_kw: dict[str, Any] = {}
-    if c.schedule == "step":
-        sched_kw = {"step_size": 1000, "gamma": 0.5}
-    elif c.schedule == "exponential":
-        sched_kw = {"gamma": 0.999}
-    elif c.schedule == "cosine":
-        sched_kw = {"total_steps": c.steps or max(1, (c.max_sequences or 100_000) // c.batch)}
-    return make_optimizer(c.optimizer, make_schedule(c.schedule, c.lr, **sched_kw))
-
-
-def single_thread_blas():
-    """Tiny matrices run fastest on one BLAS thread (and leave the other core to the OS)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class Trainer:
