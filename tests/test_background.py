@@ -149,3 +149,13 @@ def test_text_run_keeps_the_same_best_checkpoint(tmp_path, slow_evaluations):
     assert out["inline"].step == out["background"].step == 30
     files = ("model.safetensors", "best.safetensors")
     _same_folders(tmp_path / "inline", tmp_path / "background", files)
+
+
+def test_cli_eval_thread_flag_gives_the_same_run_folder(tmp_path, capsys):
+    from rnnlab.cli import main
+
+    for name, flag in (("inline", "--no-eval-thread"), ("background", "--eval-thread")):
+        argv = ["train", "--task", "long_lag", "--length", "12", "--eval-every", "10"]
+        code = main([*argv, flag, "--quiet", "--out", str(tmp_path / name)])
+        assert code == 0, capsys.readouterr()
+    _same_folders(tmp_path / "inline", tmp_path / "background")

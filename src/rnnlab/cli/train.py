@@ -157,6 +157,12 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
 )
 @click.option("--quiet", is_flag=True, default=False, help="No progress bar.")
 @click.option(
+    "--eval-thread/--no-eval-thread",
+    default=None,
+    help="Evaluate on a second thread while training goes on (the same run and files).  "
+    "[on with two or more cores]",
+)
+@click.option(
     "--text",
     "text_paths",
     multiple=True,
@@ -190,7 +196,15 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
 )
 @click.pass_context
 def command(
-    ctx: click.Context, config_file, task_options, no_clip, resume, force, quiet, **opts
+    ctx: click.Context,
+    config_file,
+    task_options,
+    no_clip,
+    resume,
+    force,
+    quiet,
+    eval_thread,
+    **opts,
 ) -> None:
     """Train a model on a task; stop when the task's criterion is met or a budget runs out.
 
@@ -236,6 +250,7 @@ def command(
             resume=resume,
             force=force,
             quiet=quiet,
+            background=eval_thread,
         )
     if any(v is not None for v in text_opts.values()):
         raise ValueError(f"text: --{'/--'.join(TEXT_OPTIONS).replace('_', '-')} need --text")
@@ -263,7 +278,14 @@ def command(
         if cfg.out is None:
             cfg = dataclasses.replace(cfg, out=f"runs/{cfg.task}-{cfg.model}")
         validate_config(cfg)
-    run = train(cfg, progress=not quiet, resume=resume, force=force, log=click.echo)
+    run = train(
+        cfg,
+        progress=not quiet,
+        resume=resume,
+        force=force,
+        log=click.echo,
+        background_eval=eval_thread,
+    )
     if run.out is not None:
         click.echo(f"run folder: {run.out}")
     ctx.exit(run.exit_code)
