@@ -336,8 +336,9 @@ class Trainer:
             if self.status == "diverged":
                 break
             self.rows.append(row)
+            stops = self.stops
             self.collect_evaluation(wait=False)
-            if not self._stopping and self.step % c.eval_every == 0:
+            if self.stops == stops and self.step % c.eval_every == 0:  # no result ended the run
                 self.evaluation_point(row)
             if self.signal is not None and not self._stopping:
                 self.stop("interrupted", f"stopped by signal {signal.Signals(self.signal).name}")
