@@ -97,7 +97,8 @@ def seed_table(res: dict) -> list[str]:
         return []
     lines = [
         "",
-        "## rnnlab against PyTorch over seeds (`python benchmarks/text_bench.py --pair-seeds 1 2`)",
+        "## rnnlab against PyTorch over seeds "
+        "(`python benchmarks/text_bench.py --pair-seeds 1 2 3 4 5`)",
         "",
         "Seed: the initial weights and the streams' offsets, the same for both sides. Held-out "
         "nats/char after the same CPU budget; difference = PyTorch - rnnlab (positive: rnnlab "
