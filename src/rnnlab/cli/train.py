@@ -147,8 +147,8 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
     "--dtype",
     type=str,
     default=None,
-    help="float64 | float32.  [float32 for adding, temporal order and long lag (measured to "
-    "solve as float64 does, in half the time) and text; float64 otherwise]",
+    help="float64 | float32.  [float32 for an LSTM on adding, temporal order and long lag "
+    "(measured to solve as float64 does, in half the time) and for text; float64 otherwise]",
 )
 @click.option("--out", type=str, default=None, help="Run folder.  [runs/TASK-MODEL]")
 @click.option("--resume", is_flag=True, default=False, help="Continue the run in --out.")

@@ -204,6 +204,11 @@ def make_task(c: TrainConfig):
     return src.task
 
 
+def _by_model(value: Any, model: str, otherwise: Any) -> Any:
+    """A default that may depend on the model: ``{model: value}``, ``otherwise`` for the rest."""
+    return value.get(model, otherwise) if isinstance(value, dict) else value
+
+
 def resolve_config(c: TrainConfig, source: DataSource | None = None) -> TrainConfig:
     """Validate and fill every open (``None``) default from the source's defaults."""
     validate_config(c)
@@ -236,7 +241,7 @@ def resolve_config(c: TrainConfig, source: DataSource | None = None) -> TrainCon
         if lstm
         else None,
         eval_size=c.eval_size or source.default_eval_size,
-        dtype=c.dtype or d["dtype"],
+        dtype=c.dtype or _by_model(d["dtype"], c.model, GENERIC_DEFAULTS["dtype"]),
     )
 
 
