@@ -28,6 +28,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rnnlab.sweep.runner import ONE_THREAD_ENV
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "text"
 RUNS = (
@@ -38,41 +40,30 @@ RUNS = (
 LABELS = {"min_char_rnn": "min-char-rnn (NumPy)", "torch": "PyTorch", "rnnlab": "rnnlab"}
 
 
-def one_thread_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-    }
+ENV = {**os.environ, **ONE_THREAD_ENV}  # every run on one thread
+
+
+def command(script: str, out: str, text: str, budget: float, extra: list[str]) -> list[str]:
+    """The command line of one equal-compute run writing ``text/OUT.json`` (printed)."""
+    cmd = [sys.executable, str(HERE / script), "--text", text, "--budget", str(budget), *extra]
+    cmd += ["--out", str(OUT / f"{out}.json")]
+    print("$", " ".join(cmd[1:]), flush=True)
+    return cmd
 
 
 def run_all(budget: float, text: str) -> None:
-    env = one_thread_env()
     for name, script in RUNS:
-        cmd = [
-            sys.executable,
-            str(HERE / script),
-            "--text",
-            text,
-            "--budget",
-            str(budget),
-            "--out",
-            str(OUT / f"{name}.json"),
-        ]
-        print("$", " ".join(cmd[1:]), flush=True)
-        subprocess.run(cmd, check=True, env=env)
+        subprocess.run(command(script, name, text, budget, []), check=True, env=ENV)
 
 
 def run_pair(budget: float, text: str, seed: int, suffix: str, extra: list[str]) -> None:
     """rnnlab's and PyTorch's run of ``seed`` side by side, to ``NAME{suffix}.json``."""
-    env = one_thread_env()
-    procs = []
-    for name, script in RUNS[1:]:  # torch, rnnlab
-        cmd = [sys.executable, str(HERE / script), "--text", text, "--budget", str(budget)]
-        cmd += ["--seed", str(seed), *extra, "--out", str(OUT / f"{name}{suffix}.json")]
-        print("$", " ".join(cmd[1:]), flush=True)
-        procs.append(subprocess.Popen(cmd, env=env))
+    procs = [
+        subprocess.Popen(
+            command(script, name + suffix, text, budget, ["--seed", str(seed), *extra]), env=ENV
+        )
+        for name, script in RUNS[1:]  # torch, rnnlab
+    ]
     if any(p.wait() for p in procs):
         raise SystemExit(f"a run of seed {seed} failed")
 

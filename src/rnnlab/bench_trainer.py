@@ -97,7 +97,7 @@ def time_trainer(
         spent["step"] * kept,
         spent["batches"],
         spent["evaluation"],
-        trainer._background_wanted,
+        trainer.background,
         runs["step"] - trainer.step,
         f"{load} -> {loadavg()}",
     )

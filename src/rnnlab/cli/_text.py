@@ -35,6 +35,7 @@ def run_text(
     """Build the :class:`rnnlab.text.TextSource` and train on it (or resume a text run)."""
     from ..text import TextSource, text_config, train_text
 
+    how = dict(progress=not quiet, force=force, log=click.echo, background_eval=background)
     if resume:
         extra = sorted(
             [k for k in given if k not in ("steps", "max_sequences", "time_budget", "out")]
@@ -47,15 +48,7 @@ def run_text(
                 f"and --time-budget may change, got {', '.join(extra or ['--config'])}"
             )
         cfg = dataclasses.replace(text_config(), **given)
-        run = train_text(
-            cfg,
-            None,
-            progress=not quiet,
-            resume=True,
-            force=force,
-            log=click.echo,
-            background_eval=background,
-        )
+        run = train_text(cfg, None, resume=True, **how)
     else:
         seq_length = given.pop("length", None)
         base = read_config(config_file) if config_file else text_config()
@@ -66,9 +59,7 @@ def run_text(
         source = TextSource(paths, **kw)  # reads and checks the corpus; writes nothing
         if cfg.out is None:
             cfg = dataclasses.replace(cfg, out=default_out(paths, cfg.model))
-        run = train_text(
-            cfg, source, progress=not quiet, force=force, log=click.echo, background_eval=background
-        )
+        run = train_text(cfg, source, **how)
     if run.test_loss is not None:
         n = run.config.eval_size
         click.echo(

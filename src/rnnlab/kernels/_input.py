@@ -54,7 +54,8 @@ def forward_codes(
 
 def backward_codes(x: np.ndarray, G: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """``(codes, dWxT)`` for :func:`input_weight_grad`: ``dWxT (I, G)`` zeros when ``x`` is
-    one-hot; add it to ``dW_xh`` with :func:`finish_weight_grad`."""
+    one-hot; add it to ``dW_xh`` with :func:`finish_weight_grad`. The codes are found again
+    rather than cached: a kernel's cache holds what the reference loop's does."""
     codes = one_hot_codes(x)
     return codes, np.zeros((x.shape[2], G) if codes.size else (0, 0), dtype=dtype)
 

@@ -196,11 +196,7 @@ def execute_local(tasks: list[tuple[str, tuple]], workers: int, on_done: Done) -
 # starts go without both (the BLAS thread limits stay); see the README for an existing cluster.
 LOCAL_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
-    "distributed.nanny.pre-spawn-environ": {
-        "OMP_NUM_THREADS": 1,
-        "MKL_NUM_THREADS": 1,
-        "OPENBLAS_NUM_THREADS": 1,
-    },
+    "distributed.nanny.pre-spawn-environ": dict(ONE_THREAD_ENV),
 }
 
 

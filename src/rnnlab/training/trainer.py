@@ -54,6 +54,7 @@ class Trainer:
         status: ``"not solved"`` (running or budget spent), ``"solved"``, ``"diverged"``,
             ``"stopped"`` (a callback), ``"interrupted"`` (a signal).
         last_eval: the latest :class:`rnnlab.data.Evaluation`, or None.
+        background: whether :meth:`fit` evaluates on a second thread.
     """
 
     def __init__(
@@ -95,8 +96,8 @@ class Trainer:
             # Not the load average: the process's own earlier runs count in it. A busy second
             # core only shares its time with the worker, whose work is needed anyway.
             background = usable_cores() >= 2
-        self._background_wanted = background and getattr(source, "concurrent_evaluation", False)
-        self._background: BackgroundEvaluator | None = None
+        self.background = bool(background) and getattr(source, "concurrent_evaluation", False)
+        self._evaluator: BackgroundEvaluator | None = None
 
     # -- state ------------------------------------------------------------------------------------
     def metadata(self, status: str) -> dict[str, Any]:
@@ -299,17 +300,17 @@ class Trainer:
         # after the loop only lets the run finish its evaluation and checkpoint.
         with self._signals():
             self.emit("on_start")
-            if self._background_wanted:
-                self._background = BackgroundEvaluator()
+            if self.background:
+                self._evaluator = BackgroundEvaluator()
             try:
                 with single_thread_blas():
                     self._loop()
             except KeyboardInterrupt:  # no handler could be installed (not the main thread)
                 self.stop("interrupted", "interrupted by the user")
             finally:
-                if self._background is not None:
-                    self._background.close()
-                    self._background = None
+                if self._evaluator is not None:
+                    self._evaluator.close()
+                    self._evaluator = None
             self.seconds = time.perf_counter() - self._start
             if final_evaluation and self.status == "not solved":
                 self._final_evaluation()
@@ -346,16 +347,16 @@ class Trainer:
 
     def evaluation_point(self, row: dict[str, Any]) -> None:
         """Evaluate the model of this step: in line, or handed to the background thread."""
-        if self._background is None:
+        if self._evaluator is None:
             result = self.evaluate(row)
             self.emit("on_evaluate", row, result)
         else:
-            self._background.submit(self, row)
+            self._evaluator.submit(self, row)
 
     def collect_evaluation(self, *, wait: bool) -> None:
         """Apply a finished background evaluation (``wait``: wait for a pending one)."""
-        if self._background is not None:
-            self._background.collect(self, wait=wait)
+        if self._evaluator is not None:
+            self._evaluator.collect(self, wait=wait)
 
     def _final_evaluation(self) -> None:
         last = self.rows[-1] if self.rows else None
