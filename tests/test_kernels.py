@@ -7,7 +7,7 @@ import rnnlab
 from cases import cell_cases
 from rnnlab import cells, kernels
 from rnnlab.gradcheck import relative_error
-from rnnlab.kernels import _blas, _common
+from rnnlab.kernels import _blas, _common, _packed
 from tolerances import FAST_REL_F32, FAST_REL_F64
 
 T, B, I, H = 6, 3, 4, 5
@@ -158,6 +158,25 @@ def test_fast_equals_reference_batch_of_one_and_both_blas_routes(case, cblas, rn
     for Bn in (1, 3):
         fast, ref = _pair(case, bidirectional=True)
         args = _inputs(fast, rng, Tn=9, Bn=Bn)
+        err = _errors(_run(fast, *args), _run(ref, *args))
+        worst = max(err, key=err.get)
+        assert err[worst] <= FAST_REL_F64, f"{case}, B={Bn}: {worst} {err[worst]:.2e}"
+
+
+@pytest.mark.parametrize("Bn", [_packed.MR + 3, _packed.MAX_ROWS + 1])
+@pytest.mark.parametrize("case", CASES)
+def test_fast_equals_reference_on_both_step_product_routes(case, Bn, rng, monkeypatch):
+    """Batches of 2..MAX_ROWS take the per-step products on packed weights (here several row
+    tiles, and panels that 4H and H do not fill); larger ones OpenBLAS (and the np.dot route)."""
+    assert _packed.use_packed(Bn) == (Bn <= _packed.MAX_ROWS)
+    routes = [True, False] if Bn > _packed.MAX_ROWS and _blas.CBLAS_FOUND else [_blas.USE_CBLAS]
+    for cblas in routes:
+        monkeypatch.setattr(_blas, "USE_CBLAS", cblas)
+        fast, ref = _pair(case)
+        if case == "rnn-relu":  # keep pre-activations away from relu's kink
+            for layer in (fast, ref):
+                layer.params["b_h_l0"] += 0.5
+        args = _inputs(fast, rng, Tn=4, Bn=Bn)
         err = _errors(_run(fast, *args), _run(ref, *args))
         worst = max(err, key=err.get)
         assert err[worst] <= FAST_REL_F64, f"{case}, B={Bn}: {worst} {err[worst]:.2e}"

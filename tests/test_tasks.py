@@ -91,15 +91,17 @@ def test_adding_targets_and_tolerance():
 
 
 @pytest.mark.parametrize(
-    "length,batch,low,high", [(100, 8, -1.0, 1.0), (12, 64, 0.0, 1.0), (1000, 3, -1.0, 1.0)]
+    "length,batch,low,high,first",
+    [(100, 8, -1.0, 1.0, 0.0), (12, 64, 0.0, 1.0, 1.0), (1000, 3, -1.0, 1.0, 0.0)],
 )
-def test_marked_sequences_compiled_draws_the_reference_bits(length, batch, low, high):
+def test_marked_sequences_compiled_draws_the_reference_bits(length, batch, low, high, first):
     from rnnlab.tasks.adding import marked_sequences, marked_sequences_reference
 
     for seed in range(10):
         fast_rng, ref_rng = np.random.default_rng(seed), np.random.default_rng(seed)
-        fast = marked_sequences(length, batch, fast_rng, low, high)
-        ref = marked_sequences_reference(length, batch, ref_rng, low, high)
+        fast = marked_sequences(length, batch, fast_rng, low, high, first)
+        ref = marked_sequences_reference(length, batch, ref_rng, low, high, first)
+        assert len(fast) == len(ref) == 7
         for f, r in zip(fast, ref):
             assert f.dtype == r.dtype and np.array_equal(f, r)
         # the generator is left where the reference leaves it: the next draws agree too

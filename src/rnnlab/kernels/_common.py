@@ -66,13 +66,15 @@ def one_hot_codes(x: np.ndarray) -> np.ndarray:
     grows with the vocabulary (``benchmarks/NOTES.md``). Three passes over ``x``; the first row
     rejects most other inputs at once.
     """
-    rows = x.reshape(-1, x.shape[-1])
     none = np.empty(0, dtype=np.int64)
-    if rows.shape[0] == 0 or rows.shape[1] == 0:
+    if x.size == 0:
         return none
-    first = rows[0]
+    # the first row before any reshape: x may be a strided view (a reversed direction), whose
+    # reshape is a copy of the whole input
+    first = x[(0,) * (x.ndim - 1)]
     if np.count_nonzero(first) != 1 or first.max() != 1:
         return none
+    rows = x.reshape(-1, x.shape[-1])
     if np.count_nonzero(rows) != rows.shape[0]:  # one nonzero per row on average
         return none
     codes = rows.argmax(axis=1)

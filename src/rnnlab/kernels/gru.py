@@ -23,11 +23,12 @@ from ._input import (
     input_weight_grad,
     project_input,
 )
+from ._packed import forward_recurrent, packed_buffers, step_product
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT):
+def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT, pk):
     T, B, I = x.shape
     H = h.shape[2]
     project_input(x.reshape(T * B, I), W_xh, gates.reshape(T * B, 3 * H), codes, WxT, cblas, wt)
@@ -35,7 +36,7 @@ def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT):
     # vectorising); `ah` comes from the caller for the same reason (see _common.work_buffer).
     b_r, b_z, b_n = b_h[:H], b_h[H : 2 * H], b_h[2 * H :]
     for t in range(T):
-        gemm(cblas, False, not wt, h[t], W_hh, 0.0, ah)  # kept apart: r scales its n block
+        step_product(cblas, h[t], W_hh, not wt, 0.0, ah, pk)  # kept apart: r scales its n block
         for b in range(B):
             a, r_, hp, hnb, hb = gates[t, b], ah[b], h[t, b], hn[t, b], h[t + 1, b]
             a_r, a_z, a_n = a[:H], a[H : 2 * H], a[2 * H :]
@@ -51,7 +52,7 @@ def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT):
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas, codes, dWxT):
+def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas, codes, dWxT, pk):
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h, db_hn = out  # zeros, filled here
@@ -79,7 +80,7 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas, codes, dWxT
                     h_r[j], h_z[j], h_n[j] = da_r, da_z, da_n * r
                     dhb[j] = dh_t * z
             # dL/dh_{t-1}: the z h_prev path (already in dh) plus the recurrent GEMM
-            gemm(cblas, False, False, dah[t - t0], W_hh, 1.0, dh)
+            step_product(cblas, dah[t - t0], W_hh, False, 1.0, dh, pk)
         rows_x = dax[:n_].reshape(n_ * B, 3 * H)
         rows_h = dah[:n_].reshape(n_ * B, 3 * H)
         gemm(cblas, False, False, rows_x, W_xh, 0.0, dx[t0:t_end].reshape(n_ * B, dx.shape[2]))
@@ -108,10 +109,11 @@ def forward(cell, p, x, state0):
     hn = POOL.empty((T, B, H), dt)  # (T, B, H) W_hn h + b_hn
     W_xh = forward_weight(p["W_xh"], dt, wt)
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
+    W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
     _forward(
         as_c(x, dt),
         W_xh,
-        forward_weight(p["W_hh"], dt, wt),
+        W_hh,
         as_c(p["b_h"], dt),
         as_c(p["b_hn"], dt),
         h,
@@ -122,6 +124,7 @@ def forward(cell, p, x, state0):
         wt,
         codes,
         WxT,
+        pk,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h, "gates": gates, "hn": hn}
 
@@ -144,10 +147,11 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     work = (work_buffer(T, B, 3 * H, dt), work_buffer(T, B, 3 * H, dt))
     codes, dWxT = backward_codes(x, 3 * H, dt)  # one-hot x: dW_xh by a scatter-add
+    W_hh = as_c(p["W_hh"], dt)
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
-        as_c(p["W_hh"], dt),
+        W_hh,
         h,
         cache["gates"],
         cache["hn"],
@@ -158,6 +162,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         _blas.USE_CBLAS,
         codes,
         dWxT,
+        packed_buffers(W_hh, False, B, dt),
     )
     finish_weight_grad(grads["W_xh"], dWxT)
     return (dx if need_dx else None), (dh,), grads

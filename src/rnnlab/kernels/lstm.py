@@ -24,12 +24,13 @@ from ._input import (
     input_weight_grad,
     project_input,
 )
+from ._packed import forward_recurrent, packed_buffers, step_product
 from ._vmath import sigmoid, tanh
 
 
 @njit(**JIT)
 def _forward(
-    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT
+    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT, pk
 ):
     T, B, I = x.shape
     H = h.shape[2]
@@ -42,7 +43,7 @@ def _forward(
     bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
     project_input(x.reshape(T * B, I), W_xh, gates.reshape(T * B, GH), codes, WxT, cblas, wt)
     for t in range(T):
-        gemm(cblas, False, not wt, h[t], W_hh, 1.0, gates[t])  # += W_hh h_{t-1}
+        step_product(cblas, h[t], W_hh, not wt, 1.0, gates[t], pk)  # += W_hh h_{t-1}
         for b in range(B):
             a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
             cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
@@ -78,7 +79,7 @@ def _forward(
 
 
 @njit(**JIT)
-def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt):
+def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt, pk):
     # _forward without the cache: each step's pre-activations go to one (B, G*H) buffer and the
     # cell state alternates between two (B, H) rows, so the gate loops stay in cache. The same
     # products and arithmetic in the same order, so the same h bits.
@@ -90,7 +91,7 @@ def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, 
     bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
     for t in range(T):
         gemm(cblas, False, not wt, x[t], W_xh, 0.0, a)  # W_xh x_t
-        gemm(cblas, False, not wt, h[t], W_hh, 1.0, a)  # += W_hh h_{t-1}
+        step_product(cblas, h[t], W_hh, not wt, 1.0, a, pk)  # += W_hh h_{t-1}
         for b in range(B):
             r = a[b]
             cp, cn, hn = c2[t % 2, b], c2[(t + 1) % 2, b], h[t + 1, b]
@@ -141,6 +142,7 @@ def _backward(
     cblas,
     codes,
     dWxT,
+    pk,
 ):
     T, B, I = x.shape
     H = h.shape[2]
@@ -194,7 +196,7 @@ def _backward(
                         for j in range(H):
                             dcb[j] += df[j] * w_fc[j]
                             dw_fc[j] += df[j] * cp[j]
-            gemm(cblas, False, False, da[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1} from step t
+            step_product(cblas, da[t - t0], W_hh, False, 0.0, dh, pk)  # dL/dh_{t-1} from step t
         rows = da[:n].reshape(n * B, GH)
         gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
         x2 = x[t0:t_end].reshape(n * B, I)
@@ -222,10 +224,11 @@ def forward(cell, p, x, state0):
     gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
     W_xh = forward_weight(p["W_xh"], dt, wt)
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
+    W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
     _forward(
         as_c(x, dt),
         W_xh,
-        forward_weight(p["W_hh"], dt, wt),
+        W_hh,
         as_c(p["b_h"], dt),
         optional(p, "w_ic", dt),
         optional(p, "w_fc", dt),
@@ -239,6 +242,7 @@ def forward(cell, p, x, state0):
         wt,
         codes,
         WxT,
+        pk,
     )
     cache = {"x": x, "h": h, "c": c, "gates": gates}
     return h[1:], (h[T].copy(), c[T].copy()), cache
@@ -264,10 +268,11 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
     codes, dWxT = backward_codes(x, GH, dt)  # one-hot x: dW_xh by a scatter-add
+    W_hh = as_c(p["W_hh"], dt)
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
-        as_c(p["W_hh"], dt),
+        W_hh,
         optional(p, "w_ic", dt),
         optional(p, "w_fc", dt),
         optional(p, "w_oc", dt),
@@ -284,6 +289,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         _blas.USE_CBLAS,
         codes,
         dWxT,
+        packed_buffers(W_hh, False, B, dt),
     )
     finish_weight_grad(grads["W_xh"], dWxT)
     grads.update({name: g for name, g in peep.items() if name in p})
@@ -302,10 +308,11 @@ def infer(cell, p, x, state0):
     h = np.empty((T + 1, B, H), dt)  # (T+1, B, H)
     c2 = np.empty((2, B, H), dt)  # (2, B, H): c_{t-1} and c_t, alternating
     h[0], c2[0] = state0
+    W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
     _infer(
         as_c(x, dt),
         forward_weight(p["W_xh"], dt, wt),
-        forward_weight(p["W_hh"], dt, wt),
+        W_hh,
         as_c(p["b_h"], dt),
         optional(p, "w_ic", dt),
         optional(p, "w_fc", dt),
@@ -317,6 +324,7 @@ def infer(cell, p, x, state0):
         cell.peepholes,
         _blas.USE_CBLAS,
         wt,
+        pk,
     )
     return h[1:], (h[T].copy(), c2[T % 2].copy())
 

@@ -21,19 +21,20 @@ from ._input import (
     input_weight_grad,
     project_input,
 )
+from ._packed import forward_recurrent, packed_buffers, step_product
 from ._vmath import sigmoid, tanh
 
 PHI_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 
 
 @njit(**JIT)
-def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt, codes, WxT):
+def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt, codes, WxT, pk):
     T, B, I = x.shape
     H = h.shape[2]
     z = h[1:]  # the pre-activations are written where h_t goes, then overwritten by phi(z)
     project_input(x.reshape(T * B, I), W_xh, z.reshape(T * B, H), codes, WxT, cblas, wt)
     for t in range(T):
-        gemm(cblas, False, not wt, h[t], W_hh, 1.0, h[t + 1])  # += W_hh h_{t-1}
+        step_product(cblas, h[t], W_hh, not wt, 1.0, h[t + 1], pk)  # += W_hh h_{t-1}
         for b in range(B):
             zt = h[t + 1, b]
             if phi == 0:
@@ -51,7 +52,7 @@ def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt, codes, WxT):
 
 
 @njit(**JIT)
-def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas, codes, dWxT):
+def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas, codes, dWxT, pk):
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h = out  # zeros, filled here
@@ -76,7 +77,7 @@ def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas, codes, dWxT):
                 else:
                     for j in range(H):
                         d[j] = dhb[j] + dyb[j]
-            gemm(cblas, False, False, dz[t - t0], W_hh, 0.0, dh)  # dL/dh_{t-1}
+            step_product(cblas, dz[t - t0], W_hh, False, 0.0, dh, pk)  # dL/dh_{t-1}
         rows = dz[:n].reshape(n * B, H)
         gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
         x2 = x[t0:t_end].reshape(n * B, I)
@@ -102,10 +103,11 @@ def forward(cell, p, x, state0):
     h[0] = state0[0]
     W_xh = forward_weight(p["W_xh"], dt, wt)
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
+    W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
     _forward(
         as_c(x, dt),
         W_xh,
-        forward_weight(p["W_hh"], dt, wt),
+        W_hh,
         as_c(p["b_h"], dt),
         h,
         PHI_CODES[cell.nonlinearity],
@@ -113,6 +115,7 @@ def forward(cell, p, x, state0):
         wt,
         codes,
         WxT,
+        pk,
     )
     return h[1:], (h[T].copy(),), {"x": x, "h": h}
 
@@ -133,10 +136,11 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
     codes, dWxT = backward_codes(x, H, dt)  # one-hot x: dW_xh by a scatter-add
+    W_hh = as_c(p["W_hh"], dt)
     _backward(
         as_c(x, dt),
         as_c(p["W_xh"], dt),
-        as_c(p["W_hh"], dt),
+        W_hh,
         h,
         as_c(dy, dt),
         dh,
@@ -146,6 +150,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         _blas.USE_CBLAS,
         codes,
         dWxT,
+        packed_buffers(W_hh, False, B, dt),
     )
     finish_weight_grad(grads["W_xh"], dWxT)
     return (dx if need_dx else None), (dh,), grads

@@ -38,14 +38,21 @@ def fill_marked(rng, lengths, m, low, high, x, mask, p1, p2):  # pragma: no cove
         p1[b], p2[b] = q1, q2
 
 
-def marked_arrays(
-    lengths: np.ndarray, m: int, rng: np.random.Generator, low: float, high: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``x (T_max, B, 2)``, ``mask (T_max, B)``, ``p1, p2 (B,)`` drawn by :func:`fill_marked`."""
+@numba.njit(cache=True, nogil=True)
+def draw_marked(rng, lengths, m, low, high, first):  # pragma: no cover - compiled
+    """The whole batch in one compiled call (the Python glue around it cost about 30 us per
+    batch inside a training loop): ``x (T_max, B, 2)``, ``mask (T_max, B)``, ``p1, p2 (B,)``,
+    the marked values ``x1, x2 (B,)`` and each sequence's last step ``(B,)``. A sequence whose
+    first pair is marked gets ``first`` there."""
     B = lengths.size
-    x = np.zeros((int(lengths.max()), B, 2))
+    x = np.zeros((lengths.max(), B, 2))
     mask = np.zeros((x.shape[0], B))
     p1 = np.empty(B, dtype=np.int64)
     p2 = np.empty(B, dtype=np.int64)
-    fill_marked(rng, lengths.astype(np.int64), m, float(low), float(high), x, mask, p1, p2)
-    return x, mask, p1, p2
+    fill_marked(rng, lengths, m, low, high, x, mask, p1, p2)
+    x1, x2 = np.empty(B), np.empty(B)
+    for b in range(B):
+        if p1[b] == 0 or p2[b] == 0:
+            x[0, b, 0] = first
+        x1[b], x2[b] = x[p1[b], b, 0], x[p2[b], b, 0]
+    return x, mask, p1, p2, x1, x2, lengths - 1

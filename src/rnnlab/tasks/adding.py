@@ -26,20 +26,22 @@ from .base import Batch, Task, check_int_at_least, last_outputs, lengths_between
 
 
 def marked_sequences(
-    length: int, batch: int, rng: np.random.Generator, low: float, high: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The pairs of Experiments 4/5. Returns ``x (T_max, B, 2)``, ``mask (T_max, B)`` and the
-    marked positions ``p1, p2 (B,)``. Drawn in compiled code (:mod:`._marked_kernel`), the same
-    bits as :func:`marked_sequences_reference`."""
-    from ._marked_kernel import marked_arrays  # Numba: loaded on the first draw
+    length: int, batch: int, rng: np.random.Generator, low: float, high: float, first: float
+) -> tuple[np.ndarray, ...]:
+    """The pairs of Experiments 4/5. Returns ``x (T_max, B, 2)``, ``mask (T_max, B)``, the
+    marked positions ``p1, p2 (B,)``, the marked values ``x1, x2 (B,)`` and each sequence's
+    last step ``(B,)``; a marked first pair holds ``first`` (the paper's X1 = 0 for adding).
+    Drawn in compiled code (:mod:`._marked_kernel`), the same bits as
+    :func:`marked_sequences_reference`."""
+    from ._marked_kernel import draw_marked  # Numba: loaded on the first draw
 
     lengths = lengths_between(rng, length, length + length // 10, batch)
-    return marked_arrays(lengths, length // 2 - 1, rng, low, high)
+    return draw_marked(rng, lengths, length // 2 - 1, float(low), float(high), float(first))
 
 
 def marked_sequences_reference(
-    length: int, batch: int, rng: np.random.Generator, low: float, high: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    length: int, batch: int, rng: np.random.Generator, low: float, high: float, first: float
+) -> tuple[np.ndarray, ...]:
     """:func:`marked_sequences` as a readable Python loop (the reference the tests hold the
     compiled draw to)."""
     lengths = lengths_between(rng, length, length + length // 10, batch)
@@ -62,7 +64,10 @@ def marked_sequences_reference(
         s[p1[b], 1] = s[p2[b], 1] = 1.0
         seqs.append(s)
     x, mask = pad(seqs)
-    return x, mask, p1, p2
+    cols = np.arange(batch)
+    x[0, (p1 == 0) | (p2 == 0), 0] = first
+    last = (mask.sum(axis=0) - 1).astype(np.int64)
+    return x, mask, p1, p2, x[p1, cols, 0], x[p2, cols, 0], last
 
 
 @dataclass
@@ -111,12 +116,10 @@ class AddingTask(Task):
     _first_value: ClassVar[float] = 0.0  # X1 when the first pair is the marked one
 
     def _sample(self, batch: int, rng: np.random.Generator, split: str) -> Batch:
-        x, mask, p1, p2 = marked_sequences(self.length, batch, rng, self._low, self._high)
-        cols = np.arange(batch)
-        x[0, (p1 == 0) | (p2 == 0), 0] = self._first_value
-        x1, x2 = x[p1, cols, 0], x[p2, cols, 0]
+        x, mask, p1, p2, x1, x2, last = marked_sequences(
+            self.length, batch, rng, self._low, self._high, self._first_value
+        )
         y = self._combine(x1, x2)[:, None]  # (B, 1)
-        last = (mask.sum(axis=0) - 1).astype(np.int64)
         return Batch(x=x, y=y, mask=mask, last=last, info={"p1": p1, "p2": p2})
 
     def _correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:

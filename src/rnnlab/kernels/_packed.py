@@ -1,0 +1,251 @@
+"""The per-step recurrent products on weights packed once per sequence (a register-tile GEMM).
+
+Why: a recurrent layer multiplies the same ``W_hh`` by a small block of rows (the batch) at every
+time step. OpenBLAS repacks all of ``W_hh`` on every call, and at 32 rows on one thread that
+packing costs about as much as the arithmetic: ``(32, 256) x (256, 1024)`` ran at 64-68 GFLOP/s
+against 158 for a large SGEMM on the same core (``benchmarks/NOTES.md``). Here ``W_hh`` is
+packed once per sequence into panels of ``NR`` columns (``K x NR`` contiguous), and each step
+runs a micro-kernel that keeps an ``MR x NR`` tile of the product in vector registers: ``MR``
+rows of the left operand are broadcast against two vectors of a panel row with fused
+multiply-adds. The micro-kernel is written as LLVM IR (a Numba intrinsic), because LLVM does
+not find this register blocking in a plain loop nest (a plain loop measured 16-19 GFLOP/s).
+
+Every element of the product is the same sum in the same order whatever the number of rows and
+the row's position (``k`` in blocks of ``KC``, each block a chain of fused multiply-adds added
+to the output): a sequence's result does not depend on the batch it is in, nor on threads.
+
+The tile follows the vector registers of the machine that compiles it: with AVX-512 (32
+registers of 512 bits) ``MR = 8`` and two 16-lane float32 vectors per tile row; otherwise
+(AVX2's 16 registers of 256 bits) ``MR = 6`` and two 8-lane vectors. Numba's on-disk cache is
+keyed on the CPU, so a cache never crosses machines.
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._blas import gemm
+from ._common import JIT, forward_weight
+
+
+def _vector_bits() -> int:
+    """512 where the host has AVX-512F, else 256 (LLVM splits wider vectors where it must)."""
+    try:
+        return 512 if llvm.get_host_cpu_features().get("avx512f", False) else 256
+    except RuntimeError:  # a host LLVM cannot describe
+        return 256
+
+
+VECTOR_BITS = _vector_bits()
+MR = 8 if VECTOR_BITS == 512 else 6  # rows of the register tile
+NV = 2  # vectors per tile row: NR = NV * lanes columns
+KC = 256  # k block: a panel's KC x NR block stays in L1 while the row tiles pass over it
+MAX_ROWS = 32  # the packed products serve batches of 2..MAX_ROWS rows (see use_packed)
+
+_I64, _I32 = ir.IntType(64), ir.IntType(32)
+
+
+def panel_width(dtype: np.dtype) -> int:
+    """``NR``: columns of a packed panel (and of the register tile) for ``dtype``."""
+    return NV * VECTOR_BITS // (8 * np.dtype(dtype).itemsize)
+
+
+def use_packed(batch: int) -> bool:
+    """Whether the per-step products of a batch of ``batch`` rows take the packed route.
+
+    A fixed rule on the shape, never a timing, so a run's results do not depend on the
+    machine's state. One row stays a GEMV (memory-bound either way). Above ``MAX_ROWS`` rows
+    OpenBLAS's own packing is amortised and its second thread pays (``benchmarks/NOTES.md``).
+    """
+    return 2 <= batch <= MAX_ROWS
+
+
+@intrinsic
+def _micro(typingctx, Ap, aoff, Bp, boff, C, crow, ccol, kc, mr):
+    """``C[crow:crow+mr, ccol:ccol+NR] += sum_p Ap.flat[aoff+p*MR+r] * Bp.flat[boff+p*NR+j]``.
+
+    ``mr`` (a literal, 1..MR) rows; the tile lives in registers over the whole ``kc`` loop.
+    """
+    if not isinstance(mr, types.IntegerLiteral):
+        return None
+    rows = mr.literal_value
+    sig = types.void(Ap, aoff, Bp, boff, C, crow, ccol, kc, mr)
+
+    def codegen(context, builder, sig, args):
+        a = context.make_array(sig.args[0])(context, builder, args[0])
+        b = context.make_array(sig.args[2])(context, builder, args[2])
+        c = context.make_array(sig.args[4])(context, builder, args[4])
+        aoff, boff, crow, ccol, kc = args[1], args[3], args[5], args[6], args[7]
+        dtype = sig.args[0].dtype
+        fty = context.get_value_type(dtype)
+        lanes = VECTOR_BITS // (8 * context.get_abi_sizeof(fty))
+        vty = ir.VectorType(fty, lanes)
+        vptr = vty.as_pointer()
+        itemsize = ir.Constant(_I64, context.get_abi_sizeof(fty))
+        ldc = builder.sdiv(builder.extract_value(c.strides, 0), itemsize)
+        pa0 = builder.gep(a.data, [aoff])
+        pb0 = builder.gep(b.data, [boff])
+        pc0 = builder.gep(c.data, [builder.add(builder.mul(crow, ldc), ccol)])
+        zero = ir.Constant(vty, None)
+        acc = [[cgutils.alloca_once_value(builder, zero) for _ in range(NV)] for _ in range(rows)]
+        suffix = "f32" if dtype == types.float32 else "f64"
+        fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vty, [vty] * 3), f"llvm.fma.v{lanes}{suffix}"
+        )
+        splat = ir.Constant(ir.VectorType(_I32, lanes), None)  # all lanes take lane 0
+        with cgutils.for_range(builder, kc) as loop:
+            p = loop.index
+            pb = builder.gep(pb0, [builder.mul(p, ir.Constant(_I64, NV * lanes))])
+            pa = builder.gep(pa0, [builder.mul(p, ir.Constant(_I64, MR))])
+            bv = [
+                builder.load(
+                    builder.bitcast(builder.gep(pb, [ir.Constant(_I64, v * lanes)]), vptr),
+                    align=context.get_abi_sizeof(fty),
+                )
+                for v in range(NV)
+            ]
+            for r in range(rows):
+                s = builder.load(builder.gep(pa, [ir.Constant(_I64, r)]))
+                s = builder.insert_element(zero, s, ir.Constant(_I32, 0))
+                s = builder.shuffle_vector(s, s, splat)
+                for v in range(NV):
+                    total = builder.call(fma, [s, bv[v], builder.load(acc[r][v])])
+                    builder.store(total, acc[r][v])
+        for r in range(rows):
+            pr = builder.gep(pc0, [builder.mul(ir.Constant(_I64, r), ldc)])
+            for v in range(NV):
+                q = builder.bitcast(builder.gep(pr, [ir.Constant(_I64, v * lanes)]), vptr)
+                align = context.get_abi_sizeof(fty)  # C rows need not be vector-aligned
+                total = builder.fadd(builder.load(q, align=align), builder.load(acc[r][v]))
+                builder.store(total, q, align=align)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(inline="always", **JIT)
+def _tile(Ap, aoff, Bp, boff, C, crow, ccol, kc, rows):
+    # the row count must be a compile-time literal for the intrinsic: one branch per count
+    if rows == 8:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 8)
+    elif rows == 7:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 7)
+    elif rows == 6:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 6)
+    elif rows == 5:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 5)
+    elif rows == 4:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 4)
+    elif rows == 3:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 3)
+    elif rows == 2:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 2)
+    else:
+        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 1)
+
+
+@njit(**JIT)
+def pack_weights(W, transposed, Bp):
+    """Pack the right operand of ``C = A @ op(W)`` into panels: ``Bp (P, K, NR)``.
+
+    ``transposed``: ``op(W) = W^T`` with ``W (N, K)``; else ``op(W) = W`` with ``W (K, N)``.
+    Columns past N in the last panel are zeros.
+    """
+    P, K, NR = Bp.shape
+    N = W.shape[0] if transposed else W.shape[1]
+    for p in range(P):
+        panel = Bp[p]
+        n0 = p * NR
+        width = min(NR, N - n0)
+        if width < NR:
+            panel[:] = 0.0
+        for k in range(K):
+            dst = panel[k]
+            if transposed:  # a column of W^T: NR rows of W, each read in order over k
+                for j in range(width):
+                    dst[j] = W[n0 + j, k]
+            else:
+                src = W[k]
+                for j in range(width):
+                    dst[j] = src[n0 + j]
+
+
+@njit(**JIT)
+def packed_gemm(A, Bp, N, beta, C, Ap, scratch):
+    """``C = A @ B + beta C`` with ``B`` packed by :func:`pack_weights` (``beta`` 0 or 1).
+
+    A: (M, K) C-contiguous rows. C: (M, N), rows contiguous. Ap: (ceil(M/MR), K, MR) and
+    scratch: (MR, NR), work space.
+    """
+    M, K = A.shape
+    NR = Bp.shape[2]
+    if beta == 0.0:
+        for i in range(M):
+            C[i, :N] = 0.0
+    # the left operand in row slabs of MR, k-major, so the micro-kernel reads it in order
+    for ib in range(Ap.shape[0]):
+        slab = Ap[ib]
+        for r in range(min(MR, M - ib * MR)):
+            row = A[ib * MR + r]
+            for k in range(K):
+                slab[k, r] = row[k]
+    full = N // NR
+    for k0 in range(0, K, KC):
+        kn = min(KC, K - k0)
+        for p in range(Bp.shape[0]):
+            boff = (p * K + k0) * NR
+            for i0 in range(0, M, MR):
+                rows = min(MR, M - i0)
+                aoff = (i0 // MR * K + k0) * MR
+                if p < full:
+                    _tile(Ap, aoff, Bp, boff, C, i0, p * NR, kn, rows)
+                else:  # a partial panel: the tile goes through scratch
+                    scratch[:] = 0.0
+                    _tile(Ap, aoff, Bp, boff, scratch, 0, 0, kn, rows)
+                    for r in range(rows):
+                        for j in range(N - p * NR):
+                            C[i0 + r, p * NR + j] += scratch[r, j]
+
+
+def packed_buffers(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
+    """Work space for the packed products of ``rows``-row blocks with ``op(W)``: ``(Bp, Ap,
+    scratch)``, with ``Bp`` packed. When :func:`use_packed` says no, empty arrays (the kernels
+    then call BLAS)."""
+    dtype = np.dtype(dtype)
+    NR = panel_width(dtype)
+    N, K = W.shape if transposed else W.shape[::-1]
+    if not use_packed(rows):
+        return np.empty((0, K, NR), dtype), np.empty((0, K, MR), dtype), np.empty((MR, NR), dtype)
+    Bp = np.empty((-(-N // NR), K, NR), dtype)
+    pack_weights(np.ascontiguousarray(W, dtype=dtype), transposed, Bp)
+    return Bp, np.zeros((-(-rows // MR), K, MR), dtype), np.empty((MR, NR), dtype)
+
+
+@njit(inline="always", **JIT)
+def step_product(cblas, A, W, tw, beta, C, pk):
+    """``C = A @ op(W) + beta C``, one time step's recurrent product: on the packed panels
+    ``pk = (Bp, Ap, scratch)`` from :func:`packed_buffers` where it holds any (``W`` is then not
+    read), else by BLAS (``tw``: ``op(W) = W^T``)."""
+    Bp, Ap, scratch = pk
+    if Bp.shape[0] > 0:
+        packed_gemm(A, Bp, C.shape[1], beta, C, Ap, scratch)
+    else:
+        gemm(cblas, False, tw, A, W, beta, C)
+
+
+def forward_recurrent(W_hh: np.ndarray, dtype: np.dtype, wt: bool, batch: int):
+    """A forward kernel's ``W_hh`` and panels ``pk`` for its per-step products ``h W_hh^T``.
+
+    Packed straight from ``W_hh`` where :func:`use_packed` (no transposed copy is made), else
+    ``W_hh`` as :func:`~rnnlab.kernels._common.forward_weight` gives it, with empty panels.
+    """
+    if use_packed(batch):
+        W = np.ascontiguousarray(W_hh, dtype=dtype)
+        return W, packed_buffers(W, True, batch, dtype)
+    W = forward_weight(W_hh, dtype, wt)
+    return W, packed_buffers(W, not wt, batch, dtype)

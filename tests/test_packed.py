@@ -1,0 +1,82 @@
+"""The per-step products on packed weights (kernels/_packed.py), against float64 NumPy."""
+
+import numpy as np
+import pytest
+
+from rnnlab.kernels._packed import (
+    KC,
+    MAX_ROWS,
+    MR,
+    pack_weights,
+    packed_buffers,
+    packed_gemm,
+    panel_width,
+    use_packed,
+)
+
+TOL = {np.float32: 2e-6, np.float64: 1e-14}  # relative to the largest |term| sum
+
+
+def _case(rng, M, K, N, dtype, transposed):
+    A = rng.standard_normal((M, K)).astype(dtype)
+    W = rng.standard_normal((N, K) if transposed else (K, N)).astype(dtype)
+    C = rng.standard_normal((M, N)).astype(dtype)
+    return A, W, C
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transposed", [True, False])
+@pytest.mark.parametrize(
+    "M,K,N",
+    [(2, 1, 1), (3, 5, 17), (MR, 64, 256), (MR + 1, 7, 33), (20, KC + 44, 100), (MAX_ROWS, 40, 96)],
+)
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_packed_gemm_matches_float64_product(dtype, transposed, M, K, N, beta):
+    rng = np.random.default_rng(M * 1000 + K * 10 + N)
+    A, W, C = _case(rng, M, K, N, dtype, transposed)
+    B = W.T if transposed else W  # (K, N)
+    ref = A.astype(np.float64) @ B.astype(np.float64) + beta * C.astype(np.float64)
+    scale = np.abs(A).astype(np.float64) @ np.abs(B).astype(np.float64) + np.abs(C)
+    Bp, Ap, scratch = packed_buffers(W, transposed, M, dtype)
+    assert Bp.shape == (-(-N // panel_width(dtype)), K, panel_width(dtype))
+    out = C.copy()
+    packed_gemm(A, Bp, N, beta, out, Ap, scratch)
+    assert np.all(np.abs(out - ref) <= TOL[dtype] * max(K, 1) * scale)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pack_layout_and_zero_padding(dtype):
+    rng = np.random.default_rng(0)
+    NR = panel_width(dtype)
+    K, N = 9, NR + 3
+    W = rng.standard_normal((N, K)).astype(dtype)
+    Bp = np.full((2, K, NR), np.nan, dtype)
+    pack_weights(W, True, Bp)
+    assert np.array_equal(Bp.transpose(1, 0, 2).reshape(K, 2 * NR)[:, :N], W.T)
+    assert np.all(Bp[1, :, 3:] == 0.0)  # past N: zeros, never stale memory
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_row_does_not_depend_on_its_batch(dtype):
+    """Each output element is the same sum in the same order for any row count or position."""
+    rng = np.random.default_rng(1)
+    A, W, _ = _case(rng, MAX_ROWS - 3, 300, 70, dtype, True)
+    alone = []
+    for i in (0, MR, MAX_ROWS - 4):
+        Bp, Ap, scratch = packed_buffers(W, True, 2, dtype)
+        out = np.zeros((2, 70), dtype)
+        packed_gemm(np.ascontiguousarray(A[[i, 0]]), Bp, 70, 0.0, out, Ap, scratch)
+        alone.append(out[0])
+    Bp, Ap, scratch = packed_buffers(W, True, MAX_ROWS - 3, dtype)
+    out = np.zeros((MAX_ROWS - 3, 70), dtype)
+    packed_gemm(A, Bp, 70, 0.0, out, Ap, scratch)
+    for row, i in zip(alone, (0, MR, MAX_ROWS - 4)):
+        assert np.array_equal(out[i], row)
+
+
+def test_route_rule():
+    assert not use_packed(1)  # a GEMV
+    assert use_packed(2) and use_packed(MAX_ROWS)
+    assert not use_packed(MAX_ROWS + 1)
+    Bp, Ap, _ = packed_buffers(np.ones((4, 3)), True, 1, np.float64)
+    assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS
