@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import rnnlab
 from cases import cell_cases
@@ -163,13 +164,17 @@ def test_fast_equals_reference_batch_of_one_and_both_blas_routes(case, cblas, rn
         assert err[worst] <= FAST_REL_F64, f"{case}, B={Bn}: {worst} {err[worst]:.2e}"
 
 
-@pytest.mark.parametrize("Bn", [_packed.MR + 3, _packed.MAX_ROWS + 1])
+@pytest.mark.parametrize(
+    "Bn,threads", [(_packed.MR + 3, 1), (_packed.MR + 3, 2), (_packed.MAX_ROWS + 1, 1)]
+)
 @pytest.mark.parametrize("case", CASES)
-def test_fast_equals_reference_on_both_step_product_routes(case, Bn, rng, monkeypatch):
-    """Batches of 2..MAX_ROWS take the per-step products on packed weights (here several row
-    tiles, and panels that 4H and H do not fill); larger ones OpenBLAS (and the np.dot route)."""
-    assert _packed.use_packed(Bn) == (Bn <= _packed.MAX_ROWS)
-    routes = [True, False] if Bn > _packed.MAX_ROWS and _blas.CBLAS_FOUND else [_blas.USE_CBLAS]
+def test_fast_equals_reference_on_both_step_product_routes(case, Bn, threads, rng, monkeypatch):
+    """With one BLAS thread, batches of 2..MAX_ROWS take the per-step products on packed
+    weights (here several row tiles, and panels that 4H and H do not fill); with two threads, or
+    more rows, OpenBLAS (and the np.dot route) does."""
+    packed = threads == 1 and Bn <= _packed.MAX_ROWS
+    assert _packed.use_packed(Bn, threads=threads) == packed
+    routes = [True, False] if not packed and _blas.CBLAS_FOUND else [_blas.USE_CBLAS]
     for cblas in routes:
         monkeypatch.setattr(_blas, "USE_CBLAS", cblas)
         fast, ref = _pair(case)
@@ -177,7 +182,9 @@ def test_fast_equals_reference_on_both_step_product_routes(case, Bn, rng, monkey
             for layer in (fast, ref):
                 layer.params["b_h_l0"] += 0.5
         args = _inputs(fast, rng, Tn=4, Bn=Bn)
-        err = _errors(_run(fast, *args), _run(ref, *args))
+        with threadpool_limits(threads):
+            assert _packed.use_packed(Bn) == packed or _blas.blas_threads() != threads
+            err = _errors(_run(fast, *args), _run(ref, *args))
         worst = max(err, key=err.get)
         assert err[worst] <= FAST_REL_F64, f"{case}, B={Bn}: {worst} {err[worst]:.2e}"
 

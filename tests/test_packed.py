@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
+from rnnlab.kernels._blas import blas_threads
 from rnnlab.kernels._packed import (
     KC,
     MAX_ROWS,
@@ -37,7 +39,8 @@ def test_packed_gemm_matches_float64_product(dtype, transposed, M, K, N, beta):
     B = W.T if transposed else W  # (K, N)
     ref = A.astype(np.float64) @ B.astype(np.float64) + beta * C.astype(np.float64)
     scale = np.abs(A).astype(np.float64) @ np.abs(B).astype(np.float64) + np.abs(C)
-    Bp, Ap, scratch = packed_buffers(W, transposed, M, dtype)
+    with threadpool_limits(1):
+        Bp, Ap, scratch = packed_buffers(W, transposed, M, dtype)
     assert Bp.shape == (-(-N // panel_width(dtype)), K, panel_width(dtype))
     out = C.copy()
     packed_gemm(A, Bp, N, beta, out, Ap, scratch)
@@ -63,11 +66,13 @@ def test_a_row_does_not_depend_on_its_batch(dtype):
     A, W, _ = _case(rng, MAX_ROWS - 3, 300, 70, dtype, True)
     alone = []
     for i in (0, MR, MAX_ROWS - 4):
-        Bp, Ap, scratch = packed_buffers(W, True, 2, dtype)
+        with threadpool_limits(1):
+            Bp, Ap, scratch = packed_buffers(W, True, 2, dtype)
         out = np.zeros((2, 70), dtype)
         packed_gemm(np.ascontiguousarray(A[[i, 0]]), Bp, 70, 0.0, out, Ap, scratch)
         alone.append(out[0])
-    Bp, Ap, scratch = packed_buffers(W, True, MAX_ROWS - 3, dtype)
+    with threadpool_limits(1):
+        Bp, Ap, scratch = packed_buffers(W, True, MAX_ROWS - 3, dtype)
     out = np.zeros((MAX_ROWS - 3, 70), dtype)
     packed_gemm(A, Bp, 70, 0.0, out, Ap, scratch)
     for row, i in zip(alone, (0, MR, MAX_ROWS - 4)):
@@ -75,8 +80,11 @@ def test_a_row_does_not_depend_on_its_batch(dtype):
 
 
 def test_route_rule():
-    assert not use_packed(1)  # a GEMV
-    assert use_packed(2) and use_packed(MAX_ROWS)
-    assert not use_packed(MAX_ROWS + 1)
-    Bp, Ap, _ = packed_buffers(np.ones((4, 3)), True, 1, np.float64)
-    assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS
+    assert not use_packed(1, threads=1)  # a GEMV
+    assert use_packed(2, threads=1) and use_packed(MAX_ROWS, threads=1)
+    assert not use_packed(MAX_ROWS + 1, threads=1)
+    assert not use_packed(MR, threads=2)  # OpenBLAS's own split
+    with threadpool_limits(1):
+        assert blas_threads() == 1 and use_packed(MR)
+        Bp, Ap, _ = packed_buffers(np.ones((4, 3)), True, 1, np.float64)
+        assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS

@@ -68,6 +68,30 @@ def _resolve() -> dict[str, int] | None:
     return None
 
 
+def _thread_count_function():
+    """OpenBLAS's ``get_num_threads`` in NumPy's BLAS (None where there is no such library)."""
+    for path in _numpy_blas_candidates():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_"):
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype, fn.argtypes = ctypes.c_int, []
+                return fn
+    return None
+
+
+_get_num_threads = _thread_count_function()
+
+
+def blas_threads() -> int:
+    """The threads NumPy's OpenBLAS runs a call on now (``threadpoolctl`` limits included); 1
+    where it cannot be asked. A library call costs well under a microsecond."""
+    return int(_get_num_threads()) if _get_num_threads is not None else 1
+
+
 @ctypes.CFUNCTYPE(None)
 def _never_called() -> None:  # pragma: no cover - the kernels check USE_CBLAS first
     raise RuntimeError("rnnlab: CBLAS stub called although USE_CBLAS is false")

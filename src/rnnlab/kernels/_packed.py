@@ -12,7 +12,7 @@ not find this register blocking in a plain loop nest (a plain loop measured 16-1
 
 Every element of the product is the same sum in the same order whatever the number of rows and
 the row's position (``k`` in blocks of ``KC``, each block a chain of fused multiply-adds added
-to the output): a sequence's result does not depend on the batch it is in, nor on threads.
+to the output): a sequence's result does not depend on the batch it is in.
 
 The tile follows the vector registers of the machine that compiles it: with AVX-512 (32
 registers of 512 bits) ``MR = 8`` and two 16-lane float32 vectors per tile row; otherwise
@@ -29,7 +29,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._blas import gemm
+from ._blas import blas_threads, gemm
 from ._common import JIT, forward_weight
 
 
@@ -55,14 +55,19 @@ def panel_width(dtype: np.dtype) -> int:
     return NV * VECTOR_BITS // (8 * np.dtype(dtype).itemsize)
 
 
-def use_packed(batch: int) -> bool:
+def use_packed(batch: int, threads: int | None = None) -> bool:
     """Whether the per-step products of a batch of ``batch`` rows take the packed route.
 
-    A fixed rule on the shape, never a timing, so a run's results do not depend on the
-    machine's state. One row stays a GEMV (memory-bound either way). Above ``MAX_ROWS`` rows
-    OpenBLAS's own packing is amortised and its second thread pays (``benchmarks/NOTES.md``).
+    A fixed rule on the shape and on the BLAS's thread count (``threads``; now, by default),
+    never a timing: one BLAS thread (what the trainer runs on) and 2..MAX_ROWS rows. One row
+    stays a GEMV (memory-bound either way). With two BLAS threads OpenBLAS's own split of the
+    product was as fast or faster (float64 B=32 H=512 LSTM: 406 against 478 ms), and above
+    ``MAX_ROWS`` rows its packing is amortised (``benchmarks/NOTES.md``). The two routes differ
+    only in rounding (both are held to the reference loop).
     """
-    return 2 <= batch <= MAX_ROWS
+    if not 2 <= batch <= MAX_ROWS:
+        return False
+    return (blas_threads() if threads is None else threads) == 1
 
 
 @intrinsic
