@@ -1,5 +1,7 @@
 """The per-step products on packed weights (kernels/_packed.py), against float64 NumPy."""
 
+import os
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -88,3 +90,52 @@ def test_route_rule():
         assert blas_threads() == 1 and use_packed(MR)
         Bp, Ap, _ = packed_buffers(np.ones((4, 3)), True, 1, np.float64)
         assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS
+
+
+AVX2_CHECK = """
+import numpy as np
+from threadpoolctl import threadpool_limits
+from rnnlab.kernels import _packed
+from rnnlab.layers import LSTM
+assert (_packed.VECTOR_BITS, _packed.MR) == (256, 6)
+assert _packed.panel_width(np.float32) == 16 and _packed.panel_width(np.float64) == 8
+rng = np.random.default_rng(0)
+for dtype in (np.float32, np.float64):
+    A = rng.standard_normal((13, 300)).astype(dtype)
+    W = rng.standard_normal((21, 300)).astype(dtype)
+    with threadpool_limits(1):
+        Bp, Ap, scratch = _packed.packed_buffers(W, True, 13, dtype)
+    C = np.zeros((13, 21), dtype)
+    _packed.packed_gemm(A, Bp, 21, 0.0, C, Ap, scratch)
+    ref = A.astype(np.float64) @ W.T.astype(np.float64)
+    assert np.abs(C - ref).max() <= (1e-4 if dtype == np.float32 else 1e-12) * np.abs(ref).max()
+x = rng.standard_normal((5, 7, 3))
+dy = rng.standard_normal((5, 7, 10))
+out = {}
+for backend in ("fast", "reference"):
+    layer = LSTM(3, 10, rng=1, backend=backend)
+    with threadpool_limits(1):
+        y, _, cache = layer.forward(x)
+        _, _, grads = layer.backward(dy, cache)
+    out[backend] = (y, grads["W_hh_l0"])
+for a, b in zip(out["fast"], out["reference"]):
+    assert np.abs(a - b).max() <= 1e-12 * np.abs(b).max()
+print("ok")
+"""
+
+
+def test_avx2_tile_in_a_fresh_process(tmp_path):
+    """The 6 x 2-vector tile that machines without AVX-512 compile, run here (on any x86-64
+    with AVX2) in a process with its own Numba cache."""
+    import subprocess
+    import sys
+
+    import llvmlite.binding as llvm
+
+    if not llvm.get_host_cpu_features().get("avx2", False):
+        pytest.skip("the host has no AVX2")
+    env = {**os.environ, "RNNLAB_VECTOR_BITS": "256", "NUMBA_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", AVX2_CHECK], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -22,6 +22,8 @@ keyed on the CPU, so a cache never crosses machines.
 
 from __future__ import annotations
 
+import os
+
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
@@ -34,7 +36,14 @@ from ._common import JIT, forward_weight
 
 
 def _vector_bits() -> int:
-    """512 where the host has AVX-512F, else 256 (LLVM splits wider vectors where it must)."""
+    """512 where the host has AVX-512F, else 256 (LLVM splits wider vectors where it must).
+
+    ``RNNLAB_VECTOR_BITS=256`` forces the AVX2 tile (the tests run it on AVX-512 machines, with
+    a cache directory of their own: Numba's cache does not see this setting).
+    """
+    forced = os.environ.get("RNNLAB_VECTOR_BITS")
+    if forced in ("256", "512"):
+        return int(forced)
     try:
         return 512 if llvm.get_host_cpu_features().get("avx512f", False) else 256
     except RuntimeError:  # a host LLVM cannot describe
