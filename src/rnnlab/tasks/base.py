@@ -90,12 +90,18 @@ class Task(ABC):
         """The ``test_size`` fresh sequences the solved criterion is judged on."""
         return self.sample(self.test_size, rng, split="test")
 
-    def correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
-        """``(B,)`` bool: which sequences the outputs ``(T, B, K)`` get right (see source)."""
-        if not isinstance(batch, Batch):
-            raise TypeError(f"batch: expected a Batch, got {type(batch).__name__}")
-        T, B = batch.x.shape[:2]
-        check_array("outputs", outputs, ndim=3, shape=(T, B, self.output_size))
+    def correct(self, outputs: np.ndarray, batch: Batch, *, check: bool = True) -> np.ndarray:
+        """``(B,)`` bool: which sequences the outputs ``(T, B, K)`` get right (see source).
+
+        ``check=False`` skips the checks of the arguments, for a caller that made ``outputs``
+        itself with a model of this task (the trainer, at every step: the checks cost about
+        as much as the rule); non-finite outputs then meet the rule as they are, without an error.
+        """
+        if check:
+            if not isinstance(batch, Batch):
+                raise TypeError(f"batch: expected a Batch, got {type(batch).__name__}")
+            T, B = batch.x.shape[:2]
+            check_array("outputs", outputs, ndim=3, shape=(T, B, self.output_size))
         return np.asarray(self._correct(outputs, batch), dtype=bool)
 
     def solved(self, correct: np.ndarray | float) -> bool:

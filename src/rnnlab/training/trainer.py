@@ -239,7 +239,8 @@ class Trainer:
             "sequences": self.sequences,
             "loss": loss,
             "grad_norm": norm,
-            "accuracy": float(np.mean(ok)) if ok is not None else None,
+            # count / size is np.mean's value for bools; np.mean's Python layers cost ~15 us
+            "accuracy": float(np.count_nonzero(ok) / ok.size) if ok is not None else None,
             "seconds": round(self.seconds, 4),
             "test_accuracy": None,
             "test_loss": None,
