@@ -35,8 +35,7 @@ def marked_sequences(
     :func:`marked_sequences_reference`."""
     from ._marked_kernel import draw_marked  # Numba: loaded on the first draw
 
-    lengths = lengths_between(rng, length, length + length // 10, batch)
-    return draw_marked(rng, lengths, length // 2 - 1, float(low), float(high), float(first))
+    return draw_marked(rng, batch, length, float(low), float(high), float(first))
 
 
 def marked_sequences_reference(
