@@ -54,7 +54,7 @@ VECTOR_BITS = _vector_bits()
 MR = 8 if VECTOR_BITS == 512 else 6  # rows of the register tile
 NV = 2  # vectors per tile row: NR = NV * lanes columns
 KC = 256  # k block: a panel's KC x NR block stays in L1 while the row tiles pass over it
-MAX_ROWS = 32  # the packed products serve batches of 2..MAX_ROWS rows (see use_packed)
+MAX_ROWS = 32  # the packed products serve float32 batches of 2..MAX_ROWS rows (use_packed)
 
 _I64, _I32 = ir.IntType(64), ir.IntType(32)
 
@@ -64,17 +64,18 @@ def panel_width(dtype: np.dtype) -> int:
     return NV * VECTOR_BITS // (8 * np.dtype(dtype).itemsize)
 
 
-def use_packed(batch: int, threads: int | None = None) -> bool:
+def use_packed(batch: int, dtype: np.dtype, threads: int | None = None) -> bool:
     """Whether the per-step products of a batch of ``batch`` rows take the packed route.
 
-    A fixed rule on the shape and on the BLAS's thread count (``threads``; now, by default),
-    never a timing: one BLAS thread (what the trainer runs on) and 2..MAX_ROWS rows. One row
-    stays a GEMV (memory-bound either way). With two BLAS threads OpenBLAS's own split of the
-    product was as fast or faster (float64 B=32 H=512 LSTM: 406 against 478 ms), and above
+    A fixed rule on the dtype, the shape and the BLAS's thread count (``threads``; now, by
+    default), never a timing: float32, one BLAS thread (what the trainer runs on) and 2..MAX_ROWS
+    rows. float64 keeps OpenBLAS's products, so float64 runs (the papers' reproductions, the
+    tables measured in float64) keep their bits. One row stays a GEMV (memory-bound either
+    way). With two BLAS threads OpenBLAS's own split was as fast or faster, and above
     ``MAX_ROWS`` rows its packing is amortised (``benchmarks/NOTES.md``). The two routes differ
     only in rounding (both are held to the reference loop).
     """
-    if not 2 <= batch <= MAX_ROWS:
+    if np.dtype(dtype) != np.float32 or not 2 <= batch <= MAX_ROWS:
         return False
     return (blas_threads() if threads is None else threads) == 1
 
@@ -226,18 +227,26 @@ def packed_gemm(A, Bp, N, beta, C, Ap, scratch):
                             C[i0 + r, p * NR + j] += scratch[r, j]
 
 
-def packed_buffers(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
-    """Work space for the packed products of ``rows``-row blocks with ``op(W)``: ``(Bp, Ap,
-    scratch)``, with ``Bp`` packed. When :func:`use_packed` says no, empty arrays (the kernels
-    then call BLAS)."""
+def packed_panels(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
+    """Work space for the packed products of ``rows``-row blocks with ``op(W)`` (see
+    :func:`pack_weights`): ``(Bp, Ap, scratch)``, with ``Bp`` packed."""
     dtype = np.dtype(dtype)
     NR = panel_width(dtype)
     N, K = W.shape if transposed else W.shape[::-1]
-    if not use_packed(rows):
-        return np.empty((0, K, NR), dtype), np.empty((0, K, MR), dtype), np.empty((MR, NR), dtype)
     Bp = np.empty((-(-N // NR), K, NR), dtype)
     pack_weights(np.ascontiguousarray(W, dtype=dtype), transposed, Bp)
     return Bp, np.zeros((-(-rows // MR), K, MR), dtype), np.empty((MR, NR), dtype)
+
+
+def packed_buffers(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
+    """:func:`packed_panels` where :func:`use_packed` says yes; else empty arrays (the kernels
+    then call BLAS)."""
+    if use_packed(rows, dtype):
+        return packed_panels(W, transposed, rows, dtype)
+    dtype = np.dtype(dtype)
+    K = W.shape[1] if transposed else W.shape[0]
+    empty = np.empty((0, K, panel_width(dtype)), dtype)
+    return empty, np.empty((0, K, MR), dtype), np.empty((MR, panel_width(dtype)), dtype)
 
 
 @njit(inline="always", **JIT)
@@ -258,8 +267,8 @@ def forward_recurrent(W_hh: np.ndarray, dtype: np.dtype, wt: bool, batch: int):
     Packed straight from ``W_hh`` where :func:`use_packed` (no transposed copy is made), else
     ``W_hh`` as :func:`~rnnlab.kernels._common.forward_weight` gives it, with empty panels.
     """
-    if use_packed(batch):
+    if use_packed(batch, dtype):
         W = np.ascontiguousarray(W_hh, dtype=dtype)
-        return W, packed_buffers(W, True, batch, dtype)
+        return W, packed_panels(W, True, batch, dtype)
     W = forward_weight(W_hh, dtype, wt)
     return W, packed_buffers(W, not wt, batch, dtype)
