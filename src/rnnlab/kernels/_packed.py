@@ -17,12 +17,12 @@ to the output): a sequence's result does not depend on the batch it is in.
 The tile follows the vector registers of the machine that compiles it: with AVX-512 (32
 registers of 512 bits) ``MR = 8`` and two 16-lane float32 vectors per tile row; otherwise
 (AVX2's 16 registers of 256 bits) ``MR = 6`` and two 8-lane vectors. Numba's on-disk cache is
-keyed on the CPU, so a cache never crosses machines.
+keyed on the CPU, so a cache never crosses machines. (The tests compile the AVX2 tile on an
+AVX-512 machine too: in a fresh process, with a cache directory of its own, with ``VECTOR_BITS``
+and ``MR`` set before anything compiles.)
 """
 
 from __future__ import annotations
-
-import os
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -36,14 +36,7 @@ from ._common import JIT, forward_weight
 
 
 def _vector_bits() -> int:
-    """512 where the host has AVX-512F, else 256 (LLVM splits wider vectors where it must).
-
-    ``RNNLAB_VECTOR_BITS=256`` forces the AVX2 tile (the tests run it on AVX-512 machines, with
-    a cache directory of their own: Numba's cache does not see this setting).
-    """
-    forced = os.environ.get("RNNLAB_VECTOR_BITS")
-    if forced in ("256", "512"):
-        return int(forced)
+    """512 where the host has AVX-512F, else 256 (LLVM splits wider vectors where it must)."""
     try:
         return 512 if llvm.get_host_cpu_features().get("avx512f", False) else 256
     except RuntimeError:  # a host LLVM cannot describe
