@@ -415,3 +415,33 @@ def test_paper_sequence_counts_only_in_the_papers_setting():
     assert get_task("temporal_order").paper_sequences == 31_390
     assert get_task("temporal_order", symbols=3).paper_sequences == 571_100
     assert get_task("parity").paper_sequences is None
+
+
+@pytest.mark.parametrize("span", [1, 2, 10, 49, 2**31 + 1, 2**32 - 1])
+def test_compiled_draws_are_numpys(span):
+    """The bit-generator draws (tasks/_bitgen.py) against NumPy's own: the same values and the
+    same final state, for ranges where Lemire's method rejects often (2**31 + 1: about half the
+    first draws) and for a range of one value (no draw at all)."""
+    from numba import njit
+
+    from rnnlab.tasks._bitgen import bitgen_address, integers, uniform
+
+    @njit
+    def draws(bitgen, n, low, high):
+        ints = np.empty(n, dtype=np.int64)
+        reals = np.empty(n)
+        for i in range(n):
+            ints[i] = integers(bitgen, low, high)
+            reals[i] = uniform(bitgen, -1.5, 2.5)
+        return ints, reals
+
+    for seed in range(3):
+        ours, theirs = np.random.default_rng(seed), np.random.default_rng(seed)
+        ints, reals = draws(bitgen_address(ours), 500, -7, -7 + span)
+        want_i = np.empty(500, dtype=np.int64)
+        want_r = np.empty(500)
+        for i in range(500):
+            want_i[i] = theirs.integers(-7, -7 + span)
+            want_r[i] = theirs.uniform(-1.5, 2.5)
+        assert np.array_equal(ints, want_i) and np.array_equal(reals, want_r)
+        assert ours.bit_generator.state == theirs.bit_generator.state

@@ -33,9 +33,11 @@ def marked_sequences(
     last step ``(B,)``; a marked first pair holds ``first`` (the paper's X1 = 0 for adding).
     Drawn in compiled code (:mod:`._marked_kernel`), the same bits as
     :func:`marked_sequences_reference`."""
+    from ._bitgen import bitgen_address
     from ._marked_kernel import draw_marked  # Numba: loaded on the first draw
 
-    return draw_marked(rng, batch, length, float(low), float(high), float(first))
+    address = bitgen_address(rng)  # rng stays alive (this frame holds it) during the draw
+    return draw_marked(address, batch, length, float(low), float(high), float(first))
 
 
 def marked_sequences_reference(
