@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+from typing import Any
 
 import llvmlite.binding as llvm
 import numpy as np
@@ -49,41 +50,36 @@ def _numpy_blas_candidates() -> list[str]:
     return sorted(p for pattern in patterns for p in glob.glob(pattern))
 
 
-def _resolve() -> dict[str, int] | None:
-    """Addresses of the four CBLAS functions in NumPy's BLAS, or None if it has no such library."""
+_THREAD_COUNT = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_")
+
+
+def _first(lib: ctypes.CDLL, candidates: tuple[str, ...]) -> Any:
+    """The first of ``candidates`` that ``lib`` exports, or None."""
+    for symbol in candidates:
+        fn = getattr(lib, symbol, None)
+        if fn is not None:
+            return fn
+    return None
+
+
+def _resolve() -> tuple[dict[str, int] | None, Any]:
+    """From NumPy's BLAS: the addresses of the four CBLAS functions and OpenBLAS's
+    ``get_num_threads`` (None each where there is no such library or symbol)."""
     for path in _numpy_blas_candidates():
         try:
             lib = ctypes.CDLL(path)  # already loaded by NumPy: the same library and thread pool
         except OSError:
             continue
-        found = {}
-        for name, candidates in _SYMBOLS.items():
-            for symbol in candidates:
-                fn = getattr(lib, symbol, None)
-                if fn is not None:
-                    found[name] = ctypes.cast(fn, ctypes.c_void_p).value
-                    break
-        if len(found) == len(_SYMBOLS):
-            return found
-    return None
+        found = {name: _first(lib, candidates) for name, candidates in _SYMBOLS.items()}
+        if all(fn is not None for fn in found.values()):
+            threads = _first(lib, _THREAD_COUNT)
+            if threads is not None:
+                threads.restype, threads.argtypes = ctypes.c_int, []
+            return {n: ctypes.cast(fn, ctypes.c_void_p).value for n, fn in found.items()}, threads
+    return None, None
 
 
-def _thread_count_function():
-    """OpenBLAS's ``get_num_threads`` in NumPy's BLAS (None where there is no such library)."""
-    for path in _numpy_blas_candidates():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for symbol in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_"):
-            fn = getattr(lib, symbol, None)
-            if fn is not None:
-                fn.restype, fn.argtypes = ctypes.c_int, []
-                return fn
-    return None
-
-
-_get_num_threads = _thread_count_function()
+_ADDRESSES, _get_num_threads = _resolve()
 
 
 def blas_threads() -> int:
@@ -97,7 +93,6 @@ def _never_called() -> None:  # pragma: no cover - the kernels check USE_CBLAS f
     raise RuntimeError("rnnlab: CBLAS stub called although USE_CBLAS is false")
 
 
-_ADDRESSES = _resolve()
 CBLAS_FOUND: bool = _ADDRESSES is not None  # whether NumPy's BLAS offers the CBLAS functions
 # whether the kernels call it; RNNLAB_NO_CBLAS=1 forces the np.dot route (and tests it)
 USE_CBLAS: bool = CBLAS_FOUND and not os.environ.get("RNNLAB_NO_CBLAS")

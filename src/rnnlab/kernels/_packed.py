@@ -231,15 +231,21 @@ def packed_panels(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
     return Bp, np.zeros((-(-rows // MR), K, MR), dtype), np.empty((MR, NR), dtype)
 
 
+def no_panels(dtype: np.dtype):
+    """Empty panels: the kernels then call BLAS (:func:`step_product` reads only their count)."""
+    dtype = np.dtype(dtype)
+    return (
+        np.empty((0, 0, panel_width(dtype)), dtype),
+        np.empty((0, 0, MR), dtype),
+        np.empty((0, 0), dtype),
+    )
+
+
 def packed_buffers(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
-    """:func:`packed_panels` where :func:`use_packed` says yes; else empty arrays (the kernels
-    then call BLAS)."""
+    """:func:`packed_panels` where :func:`use_packed` says yes, else :func:`no_panels`."""
     if use_packed(rows, dtype):
         return packed_panels(W, transposed, rows, dtype)
-    dtype = np.dtype(dtype)
-    K = W.shape[1] if transposed else W.shape[0]
-    empty = np.empty((0, K, panel_width(dtype)), dtype)
-    return empty, np.empty((0, K, MR), dtype), np.empty((MR, panel_width(dtype)), dtype)
+    return no_panels(dtype)
 
 
 @njit(inline="always", **JIT)
@@ -258,10 +264,9 @@ def forward_recurrent(W_hh: np.ndarray, dtype: np.dtype, wt: bool, batch: int):
     """A forward kernel's ``W_hh`` and panels ``pk`` for its per-step products ``h W_hh^T``.
 
     Packed straight from ``W_hh`` where :func:`use_packed` (no transposed copy is made), else
-    ``W_hh`` as :func:`~rnnlab.kernels._common.forward_weight` gives it, with empty panels.
+    ``W_hh`` as :func:`~rnnlab.kernels._common.forward_weight` gives it, with :func:`no_panels`.
     """
     if use_packed(batch, dtype):
         W = np.ascontiguousarray(W_hh, dtype=dtype)
         return W, packed_panels(W, True, batch, dtype)
-    W = forward_weight(W_hh, dtype, wt)
-    return W, packed_buffers(W, not wt, batch, dtype)
+    return forward_weight(W_hh, dtype, wt), no_panels(dtype)

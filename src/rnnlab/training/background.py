@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._stack import join_state, state_parts
 from .._validate import NonFiniteError
 from ..data import Evaluation
 
@@ -57,11 +58,8 @@ class Snapshot:
 
 
 def _copy_state(state: Any) -> Any:
-    if state is None:
-        return None
-    if isinstance(state, tuple):
-        return tuple(np.array(s, copy=True) for s in state)
-    return np.array(state, copy=True)
+    parts = state_parts(state)
+    return join_state([p.copy() for p in parts]) if parts else None
 
 
 def take_snapshot(trainer: Trainer, params: dict[str, np.ndarray]) -> Snapshot:
