@@ -171,10 +171,10 @@ def test_unknown_schedule_lists_choices():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_adam_is_bit_identical_to_numpy(dtype, rng, monkeypatch):
-    """The one-pass Adam (kernels/_optim.py) gives NumPy's bits, step after step."""
+    """The one-call Adam (kernels/_optim.py) gives NumPy's bits, step after step."""
     import rnnlab.optim as optim
 
-    shapes = {"W": (37, 19), "b": (70,), "tiny": (3,)}  # "tiny" stays on the NumPy path
+    shapes = {"W": (37, 19), "b": (70,), "tiny": (3,)}
     start = {k: rng.standard_normal(s).astype(dtype) for k, s in shapes.items()}
     grads = [
         {
@@ -185,7 +185,7 @@ def test_fused_adam_is_bit_identical_to_numpy(dtype, rng, monkeypatch):
     ]
     runs = {}
     for fused in (True, False):
-        monkeypatch.setattr(optim, "FUSED_MIN_SIZE", 64 if fused else 10**12)
+        monkeypatch.setattr(optim, "FUSED", fused)
         params = {k: a.copy() for k, a in start.items()}
         opt = optim.Adam(lr=optim.StepDecay(3e-2, step_size=2, gamma=0.5))
         for g in grads:
@@ -196,3 +196,33 @@ def test_fused_adam_is_bit_identical_to_numpy(dtype, rng, monkeypatch):
         assert runs[True][0][k].dtype == dtype
     for k, a in runs[False][1].items():
         np.testing.assert_array_equal(runs[True][1][k], a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_gradient_stops_adam_before_any_change(dtype, bad, rng):
+    """On the one-call path too, a NaN/inf anywhere raises naming the array, and no parameter,
+    buffer or step count changes (the check comes before the first update)."""
+    params = {k: rng.standard_normal(s).astype(dtype) for k, s in SHAPES.items()}
+    opt = optim.Adam(1e-2)
+    opt.step(params, {k: np.ones_like(a) for k, a in params.items()})  # buffers exist now
+    before, state = {k: a.copy() for k, a in params.items()}, opt.state_dict()
+    grads = {k: np.ones_like(a) for k, a in params.items()}
+    grads["b_h_l0"][-1] = bad  # the last entry of the last array
+    with pytest.raises(optim.NonFiniteError, match=r"grads\['b_h_l0'\]: expected finite"):
+        opt.step(params, grads)
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+    after = opt.state_dict()
+    assert after.keys() == state.keys()
+    for k, a in state.items():
+        np.testing.assert_array_equal(after[k], a)
+
+
+@pytest.mark.parametrize("n", [0, 1, 15, 16, 17, 1000, 4099])
+def test_float32_global_norm_is_the_float64_norm(n, rng):
+    """float32 gradients are summed in float64 without a copy: the float64 norm of the same
+    numbers, to rounding of the float64 sum (not float32 accumulation, off by ~1e-7)."""
+    g = {"a": (rng.standard_normal(n) * 1e3).astype(np.float32), "b": np.float32([[3.0, 4.0]])}
+    exact = math.sqrt(math.fsum(float(v) ** 2 for a in g.values() for v in a.ravel()))
+    assert optim.global_norm(g) == pytest.approx(exact, rel=1e-14)

@@ -42,8 +42,13 @@ def _check_grads(grads: object, name: str = "grads") -> dict[str, np.ndarray]:
 def global_norm(grads: dict[str, np.ndarray]) -> float:
     """``||g|| = sqrt(sum over all arrays and entries of g^2)``, accumulated in float64."""
     _check_grads(grads)
-    total = 0.0
-    for g in grads.values():
+    arrays = list(grads.values())
+    if arrays and all(g.dtype == np.float32 and g.flags.c_contiguous for g in arrays):
+        from .kernels._optim import sum_squares  # no float64 copies, one call
+
+        return math.sqrt(sum_squares(arrays))
+    total = 0.0  # float64 keeps BLAS's dot (the bits its reproductions were measured with)
+    for g in arrays:
         g64 = g.astype(np.float64, copy=False).ravel()
         total += float(g64 @ g64)
     return math.sqrt(total)
@@ -192,9 +197,12 @@ class Optimizer(ABC):
         for k, p in params.items():
             if grads[k].shape != p.shape:
                 raise ValueError(f"grads[{k!r}]: expected shape {p.shape}, got {grads[k].shape}")
-            if not np.isfinite(grads[k]).all():  # one NaN would spread through every later step
-                raise NonFiniteError(f"grads[{k!r}]: expected finite values, got NaN/inf entries")
         lr = self.lr
+        if self._step_all(params, grads, lr):
+            return
+        for k in params:
+            if not np.isfinite(grads[k]).all():  # one NaN would spread through every later step
+                raise _nonfinite(k)
         self.t += 1
         for k, p in params.items():
             bufs = {}
@@ -207,6 +215,11 @@ class Optimizer(ABC):
     @abstractmethod
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, bufs: Params) -> None:
         """Update ``p`` in place from its gradient ``g`` and its state buffers."""
+
+    def _step_all(self, params: Params, grads: Params, lr: float) -> bool:
+        """The whole update (finiteness check, ``t += 1``, every array) in one compiled call,
+        where a subclass has one and it applies; False leaves everything to :meth:`step`."""
+        return False
 
     # -- state export/import for checkpoints ---------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -277,18 +290,21 @@ def _check_beta(name: str, value: float) -> float:
     return float(value)
 
 
-# Below this many entries the NumPy passes cost less than a call into compiled code.
-FUSED_MIN_SIZE = 64
+def _nonfinite(key: str) -> NonFiniteError:
+    return NonFiniteError(f"grads[{key!r}]: expected finite values, got NaN/inf entries")
 
 
-def _fused(*arrays: np.ndarray) -> bool:
-    """Whether the one-pass update applies: same float dtype, C-contiguous, not tiny."""
-    a0 = arrays[0]
+# The one-call update (kernels/_optim.py) where it applies; False keeps the NumPy passes (tests).
+FUSED = True
+
+
+def _fused(arrays: list[np.ndarray]) -> bool:
+    """Whether the one-call update applies: one float dtype, all C-contiguous."""
+    dtype = arrays[0].dtype
     return (
-        a0.dtype in (np.float32, np.float64)
-        and a0.size >= FUSED_MIN_SIZE
-        and all(a.dtype == a0.dtype and a.flags.c_contiguous for a in arrays)
-        and all(a.shape == a0.shape for a in arrays)
+        FUSED
+        and dtype in (np.float32, np.float64)
+        and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
     )
 
 
@@ -305,17 +321,33 @@ class Adam(Optimizer):
         self.beta2 = _check_beta("beta2", beta2)
         self.eps = check_positive_float("eps", eps)
 
+    def _step_all(self, params, grads, lr):
+        # every array in one compiled call, one pass each instead of ~12 NumPy passes with
+        # temporaries and a Python round per array; the same operations in the same order and
+        # precision, so the same bits (kernels/_optim.py). From the second step on: the
+        # buffers are made by the first.
+        ms, vs = self.state["m"], self.state["v"]
+        if any(k not in ms for k in params):
+            return False
+        keys = list(params)
+        arrays = [[d[k] for k in keys] for d in (params, grads, ms, vs)]
+        if not _fused([a for group in arrays for a in group]):
+            return False
+        from .kernels._optim import adam_all
+
+        t = self.t + 1
+        bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
+        step, sqrt_bc2 = lr / bc1, math.sqrt(bc2)
+        bad = adam_all(*arrays, self.beta1, self.beta2, step, sqrt_bc2, self.eps)
+        if bad >= 0:
+            raise _nonfinite(keys[bad])
+        self.t = t
+        return True
+
     def _update(self, p, g, lr, bufs):
         m, v = bufs["m"], bufs["v"]
         bc1 = 1.0 - self.beta1**self.t
         bc2 = 1.0 - self.beta2**self.t
-        if _fused(p, g, m, v):
-            # one pass instead of ~12 NumPy passes with temporaries; the same operations in
-            # the same order and precision, so the same bits (kernels/_optim.py)
-            from .kernels._optim import adam
-
-            adam(p, g, m, v, self.beta1, self.beta2, lr / bc1, math.sqrt(bc2), self.eps)
-            return
         m *= self.beta1
         m += (1.0 - self.beta1) * g
         v *= self.beta2
