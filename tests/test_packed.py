@@ -42,10 +42,10 @@ def test_packed_gemm_matches_float64_product(dtype, transposed, M, K, N, beta):
     B = W.T if transposed else W  # (K, N)
     ref = A.astype(np.float64) @ B.astype(np.float64) + beta * C.astype(np.float64)
     scale = np.abs(A).astype(np.float64) @ np.abs(B).astype(np.float64) + np.abs(C)
-    Bp, Ap, scratch = packed_panels(W, transposed, M, dtype)
-    assert Bp.shape == (-(-N // panel_width(dtype)), K, panel_width(dtype))
+    pk = packed_panels(W, transposed, M, dtype)
+    assert pk[0].shape == (-(-N // panel_width(dtype)), K, panel_width(dtype))
     out = C.copy()
-    packed_gemm(A, Bp, N, beta, out, Ap, scratch)
+    packed_gemm(A, pk, beta, out)
     assert np.all(np.abs(out - ref) <= TOL[dtype] * max(K, 1) * scale)
 
 
@@ -68,15 +68,35 @@ def test_a_row_does_not_depend_on_its_batch(dtype):
     A, W, _ = _case(rng, MAX_ROWS - 3, 300, 70, dtype, True)
     alone = []
     for i in (0, MR, MAX_ROWS - 4):
-        Bp, Ap, scratch = packed_panels(W, True, 2, dtype)
         out = np.zeros((2, 70), dtype)
-        packed_gemm(np.ascontiguousarray(A[[i, 0]]), Bp, 70, 0.0, out, Ap, scratch)
+        packed_gemm(np.ascontiguousarray(A[[i, 0]]), packed_panels(W, True, 2, dtype), 0.0, out)
         alone.append(out[0])
-    Bp, Ap, scratch = packed_panels(W, True, MAX_ROWS - 3, dtype)
     out = np.zeros((MAX_ROWS - 3, 70), dtype)
-    packed_gemm(A, Bp, 70, 0.0, out, Ap, scratch)
+    packed_gemm(A, packed_panels(W, True, MAX_ROWS - 3, dtype), 0.0, out)
     for row, i in zip(alone, (0, MR, MAX_ROWS - 4)):
         assert np.array_equal(out[i], row)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_column_map_writes_the_same_bits_into_the_mapped_columns(dtype, beta):
+    """A split kernel packs one thread's columns (``cols``: blocks of a gate-sized stride, some
+    panels spanning two blocks): the mapped columns get the bits of the whole product, and no
+    other column of ``C`` is touched."""
+    rng = np.random.default_rng(2)
+    NR = panel_width(dtype)
+    H = NR + NR // 2  # a half that is not a whole number of panels
+    A, W, C = _case(rng, MR + 3, 2 * KC + 5, 4 * H, dtype, True)
+    full = C.copy()
+    packed_gemm(A, packed_panels(W, True, MR + 3, dtype), beta, full)
+    cols = np.concatenate([np.arange(g * H + 3, g * H + H) for g in range(4)])
+    part = C.copy()
+    pk = packed_panels(W[cols], True, MR + 3, dtype, cols=cols)
+    assert (pk[4] >= 0).any() and (pk[4] < 0).any()  # both routes of packed_gemm
+    packed_gemm(A, pk, beta, part)
+    assert np.array_equal(part[:, cols], full[:, cols])
+    rest = np.setdiff1d(np.arange(4 * H), cols)
+    assert np.array_equal(part[:, rest], C[:, rest])
 
 
 def test_route_rule():
@@ -89,10 +109,9 @@ def test_route_rule():
     with threadpool_limits(1):
         assert blas_threads() == 1 and use_packed(MR, f32)
         for rows, dtype in ((1, f32), (MR, f64)):
-            Bp, Ap, _ = packed_buffers(np.ones((4, 3), dtype), True, rows, dtype)
+            Bp, Ap, _, _, _ = packed_buffers(np.ones((4, 3), dtype), True, rows, dtype)
             assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS
-        Bp, _, _ = packed_buffers(np.ones((4, 3), f32), True, MR, f32)
-        assert Bp.shape[0] == 1
+        assert packed_buffers(np.ones((4, 3), f32), True, MR, f32)[0].shape[0] == 1
 
 
 AVX2_CHECK = """
@@ -107,9 +126,8 @@ rng = np.random.default_rng(0)
 for dtype in (np.float32, np.float64):
     A = rng.standard_normal((13, 300)).astype(dtype)
     W = rng.standard_normal((21, 300)).astype(dtype)
-    Bp, Ap, scratch = _packed.packed_panels(W, True, 13, dtype)
     C = np.zeros((13, 21), dtype)
-    _packed.packed_gemm(A, Bp, 21, 0.0, C, Ap, scratch)
+    _packed.packed_gemm(A, _packed.packed_panels(W, True, 13, dtype), 0.0, C)
     ref = A.astype(np.float64) @ W.T.astype(np.float64)
     assert np.abs(C - ref).max() <= (1e-4 if dtype == np.float32 else 1e-12) * np.abs(ref).max()
 x = rng.standard_normal((5, 7, 3)).astype(np.float32)

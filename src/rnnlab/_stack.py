@@ -341,7 +341,10 @@ class RecurrentLayer:
                 grads[name + u.suffix] = value
             if dx_d is not None:
                 dx_d = u.flip(dx_d)
-                d_in = dx_d if d_in is None else d_in + dx_d
+                if d_in is None:
+                    d_in = dx_d
+                else:  # into the first direction's dx (the kernel's own array): no new one
+                    d_in += dx_d
             if u.last:  # the layer below reads the sum over both directions
                 d_out, d_in = d_in, None
         grads = {name: grads[name] for name in self.params}  # same order as params

@@ -183,26 +183,42 @@ def pack_weights(W, transposed, Bp):
                     dst[j] = src[n0 + j]
 
 
-@njit(**JIT)
-def packed_gemm(A, Bp, N, beta, C, Ap, scratch):
-    """``C = A @ B + beta C`` with ``B`` packed by :func:`pack_weights` (``beta`` 0 or 1).
-
-    A: (M, K) C-contiguous rows. C: (M, N), rows contiguous. Ap: (ceil(M/MR), K, MR) and
-    scratch: (MR, NR), work space.
-    """
-    M, K = A.shape
-    NR = Bp.shape[2]
-    if beta == 0.0:
-        for i in range(M):
-            C[i, :N] = 0.0
+@njit(inline="always", **JIT)
+def _pack_rows(A, Ap):
     # the left operand in row slabs of MR, k-major, so the micro-kernel reads it in order
-    for ib in range(Ap.shape[0]):
+    M, K = A.shape
+    for ib in range(-(-M // MR)):
         slab = Ap[ib]
         for r in range(min(MR, M - ib * MR)):
             row = A[ib * MR + r]
             for k in range(K):
                 slab[k, r] = row[k]
-    full = N // NR
+
+
+@njit(**JIT)
+def packed_gemm(A, pk, beta, C):
+    """``C[:, cols] = A @ B + beta C[:, cols]`` with ``B`` packed by :func:`packed_panels`
+    (``pk = (Bp, Ap, scratch, cols, starts)``; ``beta`` 0 or 1).
+
+    A: (M, K) C-contiguous rows. C: (M, >= max(cols) + 1), rows contiguous. Column ``j`` of ``B``
+    is column ``cols[j]`` of ``C`` (all of them in order, or one thread's share of a split
+    kernel). A panel whose columns are consecutive in ``C`` (``starts[p]``, the first, >= 0) is
+    written in place; any other goes through ``scratch``: the same sums either way.
+    """
+    Bp, Ap, scratch, cols, starts = pk
+    M, K = A.shape
+    NR = Bp.shape[2]
+    N = cols.size
+    if beta == 0.0:
+        c0 = cols[0]
+        if cols[N - 1] - c0 == N - 1:  # consecutive columns (a vector loop)
+            for i in range(M):
+                C[i, c0 : c0 + N] = 0.0
+        else:
+            for i in range(M):
+                for j in range(N):
+                    C[i, cols[j]] = 0.0
+    _pack_rows(A, Ap)
     for k0 in range(0, K, KC):
         kn = min(KC, K - k0)
         for p in range(Bp.shape[0]):
@@ -210,25 +226,47 @@ def packed_gemm(A, Bp, N, beta, C, Ap, scratch):
             for i0 in range(0, M, MR):
                 rows = min(MR, M - i0)
                 aoff = (i0 // MR * K + k0) * MR
-                if p < full:
-                    _tile(Ap, aoff, Bp, boff, C, i0, p * NR, kn, rows)
-                else:  # a partial panel: the tile goes through scratch
+                if starts[p] >= 0:
+                    _tile(Ap, aoff, Bp, boff, C, i0, starts[p], kn, rows)
+                else:  # a partial panel, or one that spans two blocks of C: through scratch
                     scratch[:] = 0.0
                     _tile(Ap, aoff, Bp, boff, scratch, 0, 0, kn, rows)
                     for r in range(rows):
-                        for j in range(N - p * NR):
-                            C[i0 + r, p * NR + j] += scratch[r, j]
+                        for j in range(min(NR, N - p * NR)):
+                            C[i0 + r, cols[p * NR + j]] += scratch[r, j]
 
 
-def packed_panels(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
+def panel_starts(cols: np.ndarray, NR: int) -> np.ndarray:
+    """For each panel of ``NR`` columns, the column of ``C`` its first one goes to where all
+    ``NR`` are consecutive there, else -1."""
+    N = cols.size
+    starts = np.full(-(-N // NR), -1, dtype=np.int64)
+    for p in range(N // NR):
+        block = cols[p * NR : (p + 1) * NR]
+        if block[-1] - block[0] == NR - 1:
+            starts[p] = block[0]
+    return starts
+
+
+def packed_panels(
+    W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype, cols: np.ndarray | None = None
+):
     """Work space for the packed products of ``rows``-row blocks with ``op(W)`` (see
-    :func:`pack_weights`): ``(Bp, Ap, scratch)``, with ``Bp`` packed."""
+    :func:`pack_weights`): ``(Bp, Ap, scratch, cols, starts)``, with ``Bp`` packed. ``cols``:
+    the column of ``C`` that each column of ``op(W)`` goes to (default: the same one)."""
     dtype = np.dtype(dtype)
     NR = panel_width(dtype)
     N, K = W.shape if transposed else W.shape[::-1]
+    cols = np.arange(N, dtype=np.int64) if cols is None else np.asarray(cols, dtype=np.int64)
     Bp = np.empty((-(-N // NR), K, NR), dtype)
     pack_weights(np.ascontiguousarray(W, dtype=dtype), transposed, Bp)
-    return Bp, np.zeros((-(-rows // MR), K, MR), dtype), np.empty((MR, NR), dtype)
+    return (
+        Bp,
+        np.zeros((-(-rows // MR), K, MR), dtype),
+        np.empty((MR, NR), dtype),
+        cols,
+        panel_starts(cols, NR),
+    )
 
 
 def no_panels(dtype: np.dtype):
@@ -238,6 +276,8 @@ def no_panels(dtype: np.dtype):
         np.empty((0, 0, panel_width(dtype)), dtype),
         np.empty((0, 0, MR), dtype),
         np.empty((0, 0), dtype),
+        np.empty(0, np.int64),
+        np.empty(0, np.int64),
     )
 
 
@@ -251,11 +291,10 @@ def packed_buffers(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
 @njit(inline="always", **JIT)
 def step_product(cblas, A, W, tw, beta, C, pk):
     """``C = A @ op(W) + beta C``, one time step's recurrent product: on the packed panels
-    ``pk = (Bp, Ap, scratch)`` from :func:`packed_buffers` where it holds any (``W`` is then not
-    read), else by BLAS (``tw``: ``op(W) = W^T``)."""
-    Bp, Ap, scratch = pk
-    if Bp.shape[0] > 0:
-        packed_gemm(A, Bp, C.shape[1], beta, C, Ap, scratch)
+    ``pk`` from :func:`packed_buffers` where it holds any (``W`` is then not read), else by BLAS
+    (``tw``: ``op(W) = W^T``)."""
+    if pk[0].shape[0] > 0:
+        packed_gemm(A, pk, beta, C)
     else:
         gemm(cblas, False, tw, A, W, beta, C)
 

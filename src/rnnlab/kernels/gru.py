@@ -100,6 +100,9 @@ def supports(cell) -> bool:
 def forward(cell, p, x, state0):
     """Same contract as :func:`rnnlab.cells.reference_forward` for a :class:`GRUCell`."""
     dt = x.dtype
+    # contiguous once, kept in the cache: a reversed direction's input (a strided view) is
+    # then copied once per step, not again by the backward pass
+    x = as_c(x, dt)
     wt = forward_wt(dt, x.shape[1])
     T, B, _ = x.shape
     H = state0[0].shape[1]
@@ -111,7 +114,7 @@ def forward(cell, p, x, state0):
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
     _forward(
-        as_c(x, dt),
+        x,
         W_xh,
         W_hh,
         as_c(p["b_h"], dt),
