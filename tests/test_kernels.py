@@ -208,12 +208,25 @@ def test_gemm_matches_numpy_for_every_transpose_and_beta(cblas, dtype, rng):
         for ta in (False, True):
             for tb in (False, True):
                 for beta in (0.0, 1.0):
-                    A = rng.standard_normal((K, M) if ta else (M, K)).astype(dtype)
-                    Bm = rng.standard_normal((N, K) if tb else (K, N)).astype(dtype)
-                    C = rng.standard_normal((M, N)).astype(dtype)
-                    want = (A.T if ta else A) @ (Bm.T if tb else Bm) + beta * C
-                    _blas.gemm(cblas, ta, tb, A, Bm, beta, C)
-                    np.testing.assert_allclose(C, want, rtol=tol, atol=tol)
+                    for block in (False, True):  # blocks of columns of wider arrays too
+                        A = _operand(rng, (K, M) if ta else (M, K), dtype, block)
+                        Bm = _operand(rng, (N, K) if tb else (K, N), dtype, block)
+                        wide = _operand(rng, (M, N), dtype, block, whole=True)
+                        C, before = wide[:, 2 : 2 + N], wide.copy()
+                        want = (A.T if ta else A) @ (Bm.T if tb else Bm) + beta * C
+                        _blas.gemm(cblas, ta, tb, A, Bm, beta, C)
+                        np.testing.assert_allclose(C, want, rtol=tol, atol=tol)
+                        outside = np.ones(wide.shape, bool)
+                        outside[:, 2 : 2 + N] = False
+                        assert np.array_equal(wide[outside], before[outside])
+
+
+def _operand(rng, shape, dtype, block, whole=False):
+    """A random matrix, or with ``block`` the columns 2.. of a wider one (rows not adjacent);
+    ``whole``: the wide array itself (columns 2..2+shape[1] are the operand)."""
+    rows, cols = shape
+    wide = rng.standard_normal((rows, cols + (5 if block or whole else 0))).astype(dtype)
+    return wide if whole else (wide[:, 2 : 2 + cols] if block else wide)
 
 
 @pytest.mark.parametrize("case", ["rnn-tanh", "rnn-sigmoid", "lstm", "lstm-peepholes", "gru"])

@@ -77,28 +77,6 @@ def test_a_row_does_not_depend_on_its_batch(dtype):
         assert np.array_equal(out[i], row)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("beta", [0.0, 1.0])
-def test_column_map_writes_the_same_bits_into_the_mapped_columns(dtype, beta):
-    """A split kernel packs one thread's columns (``cols``: blocks of a gate-sized stride, some
-    panels spanning two blocks): the mapped columns get the bits of the whole product, and no
-    other column of ``C`` is touched."""
-    rng = np.random.default_rng(2)
-    NR = panel_width(dtype)
-    H = NR + NR // 2  # a half that is not a whole number of panels
-    A, W, C = _case(rng, MR + 3, 2 * KC + 5, 4 * H, dtype, True)
-    full = C.copy()
-    packed_gemm(A, packed_panels(W, True, MR + 3, dtype), beta, full)
-    cols = np.concatenate([np.arange(g * H + 3, g * H + H) for g in range(4)])
-    part = C.copy()
-    pk = packed_panels(W[cols], True, MR + 3, dtype, cols=cols)
-    assert (pk[4] >= 0).any() and (pk[4] < 0).any()  # both routes of packed_gemm
-    packed_gemm(A, pk, beta, part)
-    assert np.array_equal(part[:, cols], full[:, cols])
-    rest = np.setdiff1d(np.arange(4 * H), cols)
-    assert np.array_equal(part[:, rest], C[:, rest])
-
-
 def test_route_rule():
     f32, f64 = np.float32, np.float64
     assert not use_packed(1, f32, threads=1)  # a GEMV
@@ -109,7 +87,7 @@ def test_route_rule():
     with threadpool_limits(1):
         assert blas_threads() == 1 and use_packed(MR, f32)
         for rows, dtype in ((1, f32), (MR, f64)):
-            Bp, Ap, _, _, _ = packed_buffers(np.ones((4, 3), dtype), True, rows, dtype)
+            Bp, Ap, _ = packed_buffers(np.ones((4, 3), dtype), True, rows, dtype)
             assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS
         assert packed_buffers(np.ones((4, 3), f32), True, MR, f32)[0].shape[0] == 1
 

@@ -130,12 +130,17 @@ class GemmProbe:
 
 @contextmanager
 def thread_limits(threads: int) -> Iterator[bool]:
-    """Give every loaded BLAS (and PyTorch, if imported) ``threads`` threads.
+    """Give every loaded BLAS, Numba's parallel regions on this thread (rnnlab's split kernels,
+    ``rnnlab.kernels._split``) and PyTorch, if imported, ``threads`` threads.
 
     Yields whether the BLAS limit could be set (threadpoolctl installed).
     """
     import sys
 
+    import numba
+
+    old_numba = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     torch = sys.modules.get("torch")
     old_torch = torch.get_num_threads() if torch is not None else None
     if torch is not None:
@@ -153,6 +158,7 @@ def thread_limits(threads: int) -> Iterator[bool]:
             limiter.restore_original_limits()
         if torch is not None:
             torch.set_num_threads(old_torch)
+        numba.set_num_threads(old_numba)
 
 
 def make_layer(point: Point, dtype: np.dtype) -> RecurrentLayer:

@@ -130,7 +130,8 @@ def _dot_into(ta, tb, A, B, C):
 
 @njit(**JIT)
 def gemm(cblas, ta, tb, A, B, beta, C):
-    """``C = op(A) op(B) + beta C`` for C-contiguous 2-D arrays; ``op`` transposes where asked.
+    """``C = op(A) op(B) + beta C`` for 2-D arrays with contiguous rows (C-contiguous, or a block
+    of columns of one); ``op`` transposes where asked.
 
     A: (M, K), or (K, M) if ``ta``. B: (K, N), or (N, K) if ``tb``. C: (M, N), written in place.
     ``beta`` is 0 (overwrite) or 1 (accumulate). ``cblas``: call NumPy's CBLAS (else np.dot).
@@ -144,15 +145,19 @@ def gemm(cblas, ta, tb, A, B, beta, C):
             C[:] = 0.0
         return
     if not cblas:
+        tmp = np.empty((M, N), C.dtype)  # np.dot writes only into a C-contiguous array
+        _dot_into(ta, tb, np.ascontiguousarray(A), np.ascontiguousarray(B), tmp)
         if beta == 0.0:
-            _dot_into(ta, tb, A, B, C)
+            C[:] = tmp
         else:
-            tmp = np.empty_like(C)
-            _dot_into(ta, tb, A, B, tmp)
             C += tmp
         return
     a, b, c = A.ctypes.data, B.ctypes.data, C.ctypes.data
-    lda, ldb = A.shape[1], B.shape[1]
+    # leading dimensions from the row strides (a block of columns is a matrix of its own); at
+    # least the row length, which a one-row array's arbitrary stride may not be
+    lda = max(A.strides[0] // A.itemsize, A.shape[1])
+    ldb = max(B.strides[0] // B.itemsize, B.shape[1])
+    ldc = max(C.strides[0] // C.itemsize, N)
     single = C.itemsize == 4
     if M == 1 and not ta:
         # a batch of one: C^T = op(B)^T A^T is a matrix-vector product (OpenBLAS's GEMM with
@@ -167,6 +172,6 @@ def gemm(cblas, ta, tb, A, B, beta, C):
     tA = TRANS if ta else NO_TRANS
     tB = TRANS if tb else NO_TRANS
     if single:
-        _sgemm(ROW_MAJOR, tA, tB, M, N, K, 1.0, a, lda, b, ldb, beta, c, N)
+        _sgemm(ROW_MAJOR, tA, tB, M, N, K, 1.0, a, lda, b, ldb, beta, c, ldc)
     else:
-        _dgemm(ROW_MAJOR, tA, tB, M, N, K, 1.0, a, lda, b, ldb, beta, c, N)
+        _dgemm(ROW_MAJOR, tA, tB, M, N, K, 1.0, a, lda, b, ldb, beta, c, ldc)

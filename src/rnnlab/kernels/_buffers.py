@@ -13,6 +13,7 @@ Any array the caller keeps (the layer output ``y`` is a view of ``h``; a cache d
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 
@@ -20,6 +21,9 @@ import numpy as np
 
 # Below this size NumPy's allocator (malloc's heap) is cheap: pooling would only hold memory.
 MIN_BYTES = 1 << 20
+# Arrays start on a cache line: where two threads write neighbouring halves of a row (a split
+# kernel, kernels/_split.py), no line holds both halves (false sharing cost several-fold).
+ALIGN = 64
 # A pooled buffer serves requests of at least half its size (variable sequence lengths reuse
 # the buffers of longer ones; a small request does not pin a huge buffer).
 MAX_WASTE = 2
@@ -55,22 +59,23 @@ class BufferPool:
             return sum(self._bufs[k].nbytes for k in self._idle_indices())
 
     def empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """An uninitialised array like ``np.empty(shape, dtype)``, from an idle buffer if any."""
+        """An uninitialised array like ``np.empty(shape, dtype)``, from an idle buffer if any;
+        its data starts on a cache line (:data:`ALIGN`)."""
         dt = np.dtype(dtype)
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        nbytes = math.prod(shape) * dt.itemsize
         if nbytes < MIN_BYTES:
-            return np.empty(shape, dtype=dt)
+            return _aligned(np.empty(nbytes + ALIGN, dtype=np.uint8), nbytes, dt, shape)
         with self._lock:
             self._evict()
             for k in range(len(self._bufs) - 1, -1, -1):  # the most recently used first
                 size = self._bufs[k].nbytes
-                if nbytes <= size < MAX_WASTE * nbytes and self._idle(k):
+                if nbytes + ALIGN <= size < MAX_WASTE * nbytes + ALIGN and self._idle(k):
                     buf = self._bufs.pop(k)
                     break
             else:
-                buf = np.empty(nbytes, dtype=np.uint8)
+                buf = np.empty(nbytes + ALIGN, dtype=np.uint8)
             self._bufs.append(buf)  # most recently used last
-            return buf[:nbytes].view(dt).reshape(shape)
+            return _aligned(buf, nbytes, dt, shape)
 
     def _evict(self) -> None:
         idle = self._idle_indices()
@@ -87,6 +92,13 @@ class BufferPool:
         """Let go of every buffer (those still in use stay valid for their holders)."""
         with self._lock:
             self._bufs = []
+
+
+def _aligned(buf: np.ndarray, nbytes: int, dt: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
+    """The ``nbytes`` of ``buf`` (``nbytes + ALIGN`` long) that start on an ``ALIGN`` boundary,
+    as an array of ``shape``."""
+    skip = -buf.ctypes.data % ALIGN
+    return buf[skip : skip + nbytes].view(dt).reshape(shape)
 
 
 def _refs(items: list, k: int) -> int:

@@ -32,6 +32,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._blas import blas_threads, gemm
+from ._buffers import POOL
 from ._common import JIT, forward_weight
 
 
@@ -197,28 +198,20 @@ def _pack_rows(A, Ap):
 
 @njit(**JIT)
 def packed_gemm(A, pk, beta, C):
-    """``C[:, cols] = A @ B + beta C[:, cols]`` with ``B`` packed by :func:`packed_panels`
-    (``pk = (Bp, Ap, scratch, cols, starts)``; ``beta`` 0 or 1).
+    """``C = A @ B + beta C`` with ``B (K, N)`` packed by :func:`packed_panels` (``pk = (Bp, Ap,
+    scratch)``; ``beta`` 0 or 1).
 
-    A: (M, K) C-contiguous rows. C: (M, >= max(cols) + 1), rows contiguous. Column ``j`` of ``B``
-    is column ``cols[j]`` of ``C`` (all of them in order, or one thread's share of a split
-    kernel). A panel whose columns are consecutive in ``C`` (``starts[p]``, the first, >= 0) is
-    written in place; any other goes through ``scratch``: the same sums either way.
+    A: (M, K) C-contiguous rows. C: (M, N), rows contiguous.
     """
-    Bp, Ap, scratch, cols, starts = pk
+    Bp, Ap, scratch = pk
     M, K = A.shape
+    N = C.shape[1]
     NR = Bp.shape[2]
-    N = cols.size
     if beta == 0.0:
-        c0 = cols[0]
-        if cols[N - 1] - c0 == N - 1:  # consecutive columns (a vector loop)
-            for i in range(M):
-                C[i, c0 : c0 + N] = 0.0
-        else:
-            for i in range(M):
-                for j in range(N):
-                    C[i, cols[j]] = 0.0
+        for i in range(M):
+            C[i, :] = 0.0
     _pack_rows(A, Ap)
+    full = N // NR
     for k0 in range(0, K, KC):
         kn = min(KC, K - k0)
         for p in range(Bp.shape[0]):
@@ -226,47 +219,35 @@ def packed_gemm(A, pk, beta, C):
             for i0 in range(0, M, MR):
                 rows = min(MR, M - i0)
                 aoff = (i0 // MR * K + k0) * MR
-                if starts[p] >= 0:
-                    _tile(Ap, aoff, Bp, boff, C, i0, starts[p], kn, rows)
-                else:  # a partial panel, or one that spans two blocks of C: through scratch
+                if p < full:
+                    _tile(Ap, aoff, Bp, boff, C, i0, p * NR, kn, rows)
+                else:  # a partial panel: the tile goes through scratch
                     scratch[:] = 0.0
                     _tile(Ap, aoff, Bp, boff, scratch, 0, 0, kn, rows)
                     for r in range(rows):
-                        for j in range(min(NR, N - p * NR)):
-                            C[i0 + r, cols[p * NR + j]] += scratch[r, j]
+                        for j in range(N - p * NR):
+                            C[i0 + r, p * NR + j] += scratch[r, j]
 
 
-def panel_starts(cols: np.ndarray, NR: int) -> np.ndarray:
-    """For each panel of ``NR`` columns, the column of ``C`` its first one goes to where all
-    ``NR`` are consecutive there, else -1."""
-    N = cols.size
-    starts = np.full(-(-N // NR), -1, dtype=np.int64)
-    for p in range(N // NR):
-        block = cols[p * NR : (p + 1) * NR]
-        if block[-1] - block[0] == NR - 1:
-            starts[p] = block[0]
-    return starts
-
-
-def packed_panels(
-    W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype, cols: np.ndarray | None = None
-):
+def packed_panels(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
     """Work space for the packed products of ``rows``-row blocks with ``op(W)`` (see
-    :func:`pack_weights`): ``(Bp, Ap, scratch, cols, starts)``, with ``Bp`` packed. ``cols``:
-    the column of ``C`` that each column of ``op(W)`` goes to (default: the same one)."""
+    :func:`pack_weights`): ``(Bp, Ap, scratch)``, with ``Bp`` packed."""
     dtype = np.dtype(dtype)
     NR = panel_width(dtype)
     N, K = W.shape if transposed else W.shape[::-1]
-    cols = np.arange(N, dtype=np.int64) if cols is None else np.asarray(cols, dtype=np.int64)
     Bp = np.empty((-(-N // NR), K, NR), dtype)
     pack_weights(np.ascontiguousarray(W, dtype=dtype), transposed, Bp)
-    return (
-        Bp,
-        np.zeros((-(-rows // MR), K, MR), dtype),
-        np.empty((MR, NR), dtype),
-        cols,
-        panel_starts(cols, NR),
-    )
+    return (Bp, *row_buffers(Bp, rows))
+
+
+def row_buffers(Bp: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A product's own work space for blocks of up to ``rows`` rows with the panels ``Bp``:
+    ``(Ap, scratch)``, zeros, each on cache lines of its own (the two threads of a split kernel
+    write theirs at every step; ``kernels/_split.py``)."""
+    K, NR = Bp.shape[1:]
+    Ap, scratch = POOL.empty((-(-rows // MR), K, MR), Bp.dtype), POOL.empty((MR, NR), Bp.dtype)
+    Ap[...], scratch[...] = 0.0, 0.0
+    return Ap, scratch
 
 
 def no_panels(dtype: np.dtype):
@@ -276,8 +257,6 @@ def no_panels(dtype: np.dtype):
         np.empty((0, 0, panel_width(dtype)), dtype),
         np.empty((0, 0, MR), dtype),
         np.empty((0, 0), dtype),
-        np.empty(0, np.int64),
-        np.empty(0, np.int64),
     )
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit
 
 from . import _blas
+from . import lstm_split as split
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
@@ -25,7 +26,11 @@ from ._input import (
     project_input,
 )
 from ._packed import forward_recurrent, packed_buffers, step_product
+from ._split import split_failed, split_point
 from ._vmath import sigmoid, tanh
+
+# the peephole weights, in the order the kernels take them (empty arrays without peepholes)
+PEEPHOLES = ("w_ic", "w_fc", "w_oc")
 
 
 @njit(**JIT)
@@ -227,7 +232,16 @@ def forward(cell, p, x, state0):
     gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
     W_xh = forward_weight(p["W_xh"], dt, wt)
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
+    cache = {"x": x, "h": h, "c": c, "gates": gates}
     W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
+    half = split_point(B, H, dt)
+    if half:  # two threads, each with half of the sequences (kernels/_split.py)
+        peeps = (optional(p, w, dt) for w in PEEPHOLES)
+        split.forward(
+            x, W_xh, as_c(p["b_h"], dt), *peeps, h, c, gates, cell.forget_gate, cell.peepholes,
+            _blas.USE_CBLAS, wt, codes, WxT, *split.thread_panels(pk, B - half), half,
+        )  # fmt: skip
+        return h[1:], (h[T].copy(), c[T].copy()), cache
     _forward(
         x,
         W_xh,
@@ -247,7 +261,6 @@ def forward(cell, p, x, state0):
         WxT,
         pk,
     )
-    cache = {"x": x, "h": h, "c": c, "gates": gates}
     return h[1:], (h[T].copy(), c[T].copy()), cache
 
 
@@ -258,42 +271,40 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     T, B, I = x.shape
     GH = cache["gates"].shape[2]
     H = h.shape[2]
-    dh = np.array(dstate_T[0], dtype=dt, order="C")  # (B, H) becomes dL/dh_0
-    dc = np.array(dstate_T[1], dtype=dt, order="C")  # (B, H) becomes dL/dc_0
-    grads = {
-        "W_xh": np.zeros((GH, I), dtype=dt),
-        "W_hh": np.zeros((GH, H), dtype=dt),
-        "b_h": np.zeros(GH, dtype=dt),
-    }
-    peep = {name: np.zeros(H if name in p else 0, dtype=dt) for name in ("w_ic", "w_fc", "w_oc")}
     # Without need_dx (the bottom layer of a model: nobody reads dL/dx) dx has no columns and
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
-    out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], peep["w_ic"], peep["w_fc"], peep["w_oc"])
-    codes, dWxT = backward_codes(x, GH, dt)  # one-hot x: dW_xh by a scatter-add
     W_hh = as_c(p["W_hh"], dt)
-    _backward(
+    args = (
         as_c(x, dt),
         as_c(p["W_xh"], dt),
-        W_hh,
-        optional(p, "w_ic", dt),
-        optional(p, "w_fc", dt),
-        optional(p, "w_oc", dt),
+        *(optional(p, w, dt) for w in PEEPHOLES),
         h,
         cache["c"],
         cache["gates"],
         as_c(dy, dt),
-        dh,
-        dc,
-        out,
-        work_buffer(T, B, GH, dt),
-        cell.forget_gate,
-        cell.peepholes,
-        _blas.USE_CBLAS,
-        codes,
-        dWxT,
-        packed_buffers(W_hh, False, B, dt),
     )
+    flags = (cell.forget_gate, cell.peepholes, _blas.USE_CBLAS)
+    pk = packed_buffers(W_hh, False, B, dt)
+    half = split_point(B, H, dt)
+    for threads in (2, 1) if half else (1,):
+        dh, dc = POOL.empty((B, H), dt), POOL.empty((B, H), dt)  # on cache lines (a split)
+        dh[...], dc[...] = dstate_T  # (B, H) each, becoming dL/dh_0 and dL/dc_0
+        grads = {
+            "W_xh": np.zeros((GH, I), dtype=dt),
+            "W_hh": np.zeros((GH, H), dtype=dt),
+            "b_h": np.zeros(GH, dtype=dt),
+        }
+        peep = {w: np.zeros(H if w in p else 0, dtype=dt) for w in PEEPHOLES}
+        out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], *peep.values())
+        codes, dWxT = backward_codes(x, GH, dt)  # one-hot x: dW_xh by a scatter-add
+        rest = (dh, dc, out, work_buffer(T, B, GH, dt), *flags, codes, dWxT)
+        if threads == 1:  # W_hh itself after W_xh (the split reads only the panels)
+            _backward(*args[:2], W_hh, *args[2:], *rest, pk)
+        elif split.backward(*args, *rest, *split.thread_panels(pk, B - half), half):
+            break
+        else:
+            split_failed()  # the arrays hold partial sums: start again on one thread
     finish_weight_grad(grads["W_xh"], dWxT)
     grads.update({name: g for name, g in peep.items() if name in p})
     return (dx if need_dx else None), (dh, dc), {name: grads[name] for name in p}

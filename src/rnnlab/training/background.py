@@ -116,7 +116,13 @@ class BackgroundEvaluator:
         for name, a in trainer.model.params.items():
             np.copyto(model.params[name], a)
         snap = take_snapshot(trainer, model.params)
+        from ..kernels._split import lend_second_core, return_second_core
+
+        # the worker runs on the core a split kernel would take (rnnlab.kernels._split): lent
+        # before it starts, given back when the evaluation ends or is dropped unstarted
+        lend_second_core()
         future = self._pool.submit(trainer.judge, model, snap.step, False)
+        future.add_done_callback(lambda _: return_second_core())
         self._pending.append((future, snap, row, model))
 
     def collect(self, trainer: Trainer, *, wait: bool) -> None:

@@ -1,0 +1,102 @@
+"""When a recurrent kernel runs on two threads, each owning half of the hidden units.
+
+Why: at the trainer's small batches (adding: B=8, H=64) one step is a few microseconds of
+arithmetic, and the products already run near the core's peak (``kernels/_packed.py``). The
+second core can only help inside the step: each thread computes the gates, the cell and the
+backward pass of its half of the units, and the two meet once per time step, when each needs
+the other's half of ``h_t`` (forward) or of the gate gradients (backward). The meeting is a
+counter in shared memory (``kernels/_sync.py``, about 0.14 µs), the threads are Numba's
+(OpenMP or TBB: a parallel region starts in 2-3 µs; Numba's own work queue took 90 µs).
+
+A fixed rule, never a timing (:func:`split_point`): the packed route's conditions (float32, one
+BLAS thread, 2-32 rows), a hidden size that halves into whole cache lines, two or more threads
+in Numba's team for this thread and two usable cores, an OpenMP or TBB thread layer, and the
+second core not lent out (:func:`second_core_lent`: the trainer's background evaluation runs
+there). The split gives the same bits as one thread (each sum is the same sum in the same
+order; ``tests/test_split.py``), so the rule decides speed only, never a result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .._cores import usable_cores
+from ._packed import use_packed
+
+# float32 units per cache line: each thread's half of a row starts on a line of its own
+LINE = 16
+
+_lent = 0  # how many holders of second_core_lent() are active
+_lent_lock = threading.Lock()
+_layer: str | None = None  # Numba's thread layer, once known
+_failed = False  # split calls found their threads not side by side: one thread from then on
+_failures = 0
+MAX_FAILURES = 3  # a thread woken late is not a team of one; three such calls are
+
+
+@njit(parallel=True, cache=True)
+def _probe(out):  # pragma: no cover - compiled
+    for i in prange(out.size):
+        out[i] = i
+
+
+def thread_layer() -> str:
+    """Numba's thread layer for parallel regions (``omp``, ``tbb`` or ``workqueue``); the first
+    call runs a tiny parallel region to find out."""
+    global _layer
+    if _layer is None:
+        _probe(np.zeros(2, np.int64))
+        _layer = numba.threading_layer()
+    return _layer
+
+
+def lend_second_core() -> None:
+    """Until a matching :func:`return_second_core`, kernels do not split: another thread of this
+    process is about to use the second core (a split step would wait for a core that is busy).
+    Called by the thread that starts the other one, before it starts it."""
+    global _lent
+    with _lent_lock:
+        _lent += 1
+
+
+def return_second_core() -> None:
+    """The end of a :func:`lend_second_core` (from any thread)."""
+    global _lent
+    with _lent_lock:
+        _lent -= 1
+
+
+@contextlib.contextmanager
+def second_core_lent() -> Iterator[None]:
+    """:func:`lend_second_core` for the body of a ``with`` block."""
+    lend_second_core()
+    try:
+        yield
+    finally:
+        return_second_core()
+
+
+def split_point(batch: int, hidden: int, dtype: np.dtype) -> int:
+    """The first sequence of the second thread's half of the batch, or 0 where the kernel runs
+    on one thread."""
+    if batch < 4 or hidden % LINE or _failed or _lent or not use_packed(batch, dtype):
+        return 0
+    if numba.get_num_threads() < 2 or usable_cores() < 2:
+        return 0
+    if thread_layer() not in ("omp", "tbb"):  # a team that may not run both halves at once
+        return 0
+    return batch // 2
+
+
+def split_failed() -> None:
+    """A split call's two threads did not run side by side (its results are discarded); after
+    ``MAX_FAILURES`` such calls the kernels of this process run on one thread."""
+    global _failed, _failures
+    _failures += 1
+    _failed = _failures >= MAX_FAILURES
