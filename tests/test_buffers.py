@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab.kernels._buffers import MIN_BYTES, POOL, BufferPool
+from rnnlab.kernels._buffers import ALIGN, MIN_BYTES, POOL, BufferPool
 
 BIG = (MIN_BYTES // 8 + 1,)  # float64 elements just over the pooling threshold
 
@@ -40,7 +40,22 @@ def test_a_view_keeps_its_buffer_out_of_reuse():
 def test_small_requests_are_not_pooled():
     pool = BufferPool()
     a = pool.empty((10,), np.float64)
-    assert a.base is None and pool.idle_bytes == 0
+    del a
+    assert pool.idle_bytes == 0 and not pool._bufs
+
+
+@pytest.mark.parametrize("shape", [(1,), (3, 5), (7,) + BIG])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_arrays_start_on_a_cache_line(shape, dtype):
+    """Two threads writing neighbouring rows must not share a line (kernels/_split.py)."""
+    pool = BufferPool()
+    held = [pool.empty(shape, dtype) for _ in range(5)]  # fresh buffers, each its own offset
+    for a in held:
+        assert _addr(a) % ALIGN == 0 and a.shape == shape and a.flags.c_contiguous
+        a[...] = 1  # the whole array lies inside its buffer
+    del held
+    again = pool.empty(shape, dtype)  # a reused buffer
+    assert _addr(again) % ALIGN == 0
 
 
 def test_sizes_reuse_within_a_factor_of_two_and_any_dtype():

@@ -1,6 +1,7 @@
 """The LSTM kernels on two threads (kernels/lstm_split.py): the one-thread kernels' bits, the
 route rule, and the fall-back when a thread team runs the two halves one after the other."""
 
+import csv
 import threading
 import time
 
@@ -159,3 +160,39 @@ def test_background_evaluation_lends_the_second_core(monkeypatch):
     while _split._lent and time.monotonic() < deadline:
         time.sleep(0.01)
     assert _split._lent == 0
+
+
+@needs_two
+def test_a_run_on_two_threads_is_the_run_on_one(tmp_path, monkeypatch):
+    """``train(threads=...)``: the same run folder (weights, optimiser, metrics) with one thread
+    and with two, where the two-thread kernels ran."""
+    from rnnlab import checkpoint as ckpt
+    from rnnlab.kernels import lstm_split
+
+    calls = []
+    real = lstm_split.backward
+
+    def counted(*args):
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(lstm_split, "backward", counted)
+    monkeypatch.setattr(_split, "_failed", False)
+    cfg = dict(task="adding", model="lstm", length=20, hidden=32, batch=8, dtype="float32")
+    runs = {}
+    for threads in (1, 2):
+        out = tmp_path / f"t{threads}"
+        c = TrainConfig(**cfg, steps=40, seed=1, out=str(out), time_budget=None)
+        before = len(calls)
+        train(c, threads=threads, background_eval=False, progress=False, log=lambda s: None)
+        assert (len(calls) > before) == (threads == 2)
+        saved = ckpt.load_checkpoint(out / "model.safetensors")
+        with open(out / "metrics.csv") as f:
+            rows = [{k: v for k, v in r.items() if k != "seconds"} for r in csv.DictReader(f)]
+        runs[threads] = (saved.params, saved.optimizer_state, rows)
+    (p1, o1, m1), (p2, o2, m2) = runs[1], runs[2]
+    assert m1 == m2 and p1.keys() == p2.keys() and o1.keys() == o2.keys()
+    for k in p1:
+        assert np.array_equal(p1[k], p2[k]), k
+    for k in o1:
+        assert np.array_equal(np.asarray(o1[k]), np.asarray(o2[k])), k

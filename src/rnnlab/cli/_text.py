@@ -31,11 +31,14 @@ def run_text(
     force: bool,
     quiet: bool,
     background: bool | None = None,
+    threads: int | None = None,
 ) -> None:
     """Build the :class:`rnnlab.text.TextSource` and train on it (or resume a text run)."""
     from ..text import TextSource, text_config, train_text
 
-    how = dict(progress=not quiet, force=force, log=click.echo, background_eval=background)
+    how = dict(
+        progress=not quiet, force=force, log=click.echo, background_eval=background, threads=threads
+    )
     if resume:
         extra = sorted(
             [k for k in given if k not in ("steps", "max_sequences", "time_budget", "out")]

@@ -82,6 +82,21 @@ def second_core_lent() -> Iterator[None]:
         return_second_core()
 
 
+@contextlib.contextmanager
+def step_threads(threads: int | None) -> Iterator[None]:
+    """The kernels called from this thread in the block use at most ``threads`` threads (1: no
+    split); None leaves Numba's setting (all the cores of the machine, or NUMBA_NUM_THREADS)."""
+    if threads is None:
+        yield
+        return
+    old = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+
+
 def split_point(batch: int, hidden: int, dtype: np.dtype) -> int:
     """The first sequence of the second thread's half of the batch, or 0 where the kernel runs
     on one thread."""

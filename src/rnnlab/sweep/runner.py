@@ -24,14 +24,15 @@ from .spec import Job
 from .store import ResultsDB
 
 # Small recurrent nets are fastest on one BLAS thread per process, and N processes on N cores
-# must not each start a pool of N threads.
+# must not each start a pool of N threads. (Not NUMBA_NUM_THREADS: Dask's nanny writes these
+# into this process's own environment too, and Numba refuses a changed value once its threads
+# have started; each job's kernels keep to one thread through train(threads=1) instead.)
 ONE_THREAD_ENV = {
     k: "1"
     for k in (
         "OMP_NUM_THREADS",
         "OPENBLAS_NUM_THREADS",
         "MKL_NUM_THREADS",
-        "NUMBA_NUM_THREADS",
         "VECLIB_MAXIMUM_THREADS",
     )
 }
@@ -48,7 +49,9 @@ def run_job(config: dict[str, Any], run_dir: str, fresh_eval: int | None) -> dic
 
     cfg = config_from_dict({**config, "out": run_dir})
     # the sweep keeps every core busy with jobs: no second thread per job
-    run = train(cfg, progress=False, force=True, log=lambda s: None, background_eval=False)
+    run = train(
+        cfg, progress=False, force=True, log=lambda s: None, background_eval=False, threads=1
+    )
     size = run.config.eval_size
     acc = run.test_accuracy
     out: dict[str, Any] = {

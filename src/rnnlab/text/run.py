@@ -97,6 +97,7 @@ def train_text(
     force: bool = False,
     log: Callable[[str], None] | None = None,
     background_eval: bool | None = None,
+    threads: int | None = None,
 ) -> Any:
     """:func:`rnnlab.train` with :func:`text_callbacks`; ``data`` may be None only to resume."""
     from ..training import train
@@ -120,6 +121,7 @@ def train_text(
         log=log,
         callbacks=cbs,
         background_eval=background_eval,
+        threads=threads,
     )
 
 

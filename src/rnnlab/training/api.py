@@ -71,6 +71,7 @@ def train(
     log: Callable[[str], None] | None = None,
     callbacks: Sequence[Callback] | None = None,
     background_eval: bool | None = None,
+    threads: int | None = None,
 ) -> Run:
     """Train as ``config`` says, on ``data`` or on the task ``config.task``; return a :class:`Run`.
 
@@ -88,6 +89,9 @@ def train(
             checkpoints, early stopping, progress bar, loss curve) when given.
         background_eval: evaluate on a second thread while training goes on (the same results;
             :mod:`rnnlab.training.background`); None: where the process may use two cores.
+        threads: the most threads a training step's kernels may use (1: one core; the same
+            results either way); None: Numba's setting, all the machine's cores unless
+            ``NUMBA_NUM_THREADS`` says otherwise.
 
     Nothing is written before every input has been checked. With ``config.out`` set, the run
     folder holds ``config.toml``, ``metrics.csv``, ``model.safetensors`` and ``loss-curve.png``.
@@ -130,7 +134,7 @@ def train(
     model = build_model(c, source)
     folder = RunFolder(out) if out is not None else None
     cbs = default_callbacks(folder, progress, c.patience) if callbacks is None else callbacks
-    trainer = Trainer(c, source, model, callbacks=cbs, background=background_eval)
+    trainer = Trainer(c, source, model, callbacks=cbs, background=background_eval, threads=threads)
     if saved is not None:
         assert folder is not None
         folder.clean()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._cores import usable_cores
-from .._validate import NonFiniteError
+from .._validate import NonFiniteError, check_positive_int
 from ..data import DataSource, Evaluation
 from ..model import SequenceModel
 from ..optim import clip_grad_norm, clip_grad_value, global_norm
@@ -47,6 +47,10 @@ class Trainer:
         background: evaluate on a second thread while training goes on (same results, see
             :mod:`rnnlab.training.background`); None: where the process may use two or more
             cores. Only for sources that allow it (``source.concurrent_evaluation``).
+        threads: the most threads a training step's kernels may use (1: one core; the LSTM's
+            kernels split a small float32 batch over two, ``rnnlab.kernels._split``, with the
+            same results); None: Numba's setting, the machine's cores unless
+            ``NUMBA_NUM_THREADS`` says otherwise.
 
     Attributes:
         step, sequences, seconds: updates done, training sequences seen, training time.
@@ -65,7 +69,11 @@ class Trainer:
         *,
         callbacks: Sequence[Callback] = (),
         background: bool | None = None,
+        threads: int | None = None,
     ) -> None:
+        if threads is not None:
+            check_positive_int("threads", threads)
+        self.threads = threads
         self.config, self.source, self.model = config, source, model
         self.callbacks = list(callbacks)
         self.opt = make_optimizer_for(config)
@@ -304,7 +312,9 @@ class Trainer:
             if self.background:
                 self._evaluator = BackgroundEvaluator()
             try:
-                with single_thread_blas():
+                from ..kernels._split import step_threads  # Numba: only when training runs
+
+                with single_thread_blas(), step_threads(self.threads):
                     self._loop()
             except KeyboardInterrupt:  # no handler could be installed (not the main thread)
                 self.stop("interrupted", "interrupted by the user")
