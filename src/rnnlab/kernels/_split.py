@@ -1,19 +1,21 @@
-"""When a recurrent kernel runs on two threads, each owning half of the hidden units.
+"""When the LSTM's kernels run on two threads, each with half of the batch.
 
 Why: at the trainer's small batches (adding: B=8, H=64) one step is a few microseconds of
 arithmetic, and the products already run near the core's peak (``kernels/_packed.py``). The
-second core can only help inside the step: each thread computes the gates, the cell and the
-backward pass of its half of the units, and the two meet once per time step, when each needs
-the other's half of ``h_t`` (forward) or of the gate gradients (backward). The meeting is a
-counter in shared memory (``kernels/_sync.py``, about 0.14 µs), the threads are Numba's
-(OpenMP or TBB: a parallel region starts in 2-3 µs; Numba's own work queue took 90 µs).
+second core can only help inside the step. Halves of the batch need no meeting in the forward
+pass and two per chunk of steps in the backward pass (``kernels/lstm_split.py``); halves of
+the hidden units, measured first, had to meet at every step and were slower
+(``benchmarks/NOTES.md``). The threads are Numba's (OpenMP or TBB: a parallel region starts in
+2-3 µs; Numba's own work queue took 90 µs); the meetings are counters in shared memory
+(``kernels/_sync.py``, about 0.14 µs).
 
 A fixed rule, never a timing (:func:`split_point`): the packed route's conditions (float32, one
-BLAS thread, 2-32 rows), a hidden size that halves into whole cache lines, two or more threads
-in Numba's team for this thread and two usable cores, an OpenMP or TBB thread layer, and the
-second core not lent out (:func:`second_core_lent`: the trainer's background evaluation runs
-there). The split gives the same bits as one thread (each sum is the same sum in the same
-order; ``tests/test_split.py``), so the rule decides speed only, never a result.
+BLAS thread, at most 32 rows), at least two sequences per thread, rows of whole cache lines
+(H a multiple of 16), two or more threads in Numba's team for the calling thread (``train(
+threads=...)``, :func:`step_threads`) and two usable cores, an OpenMP or TBB thread layer, and
+the second core not lent out (:func:`lend_second_core`: the trainer's background evaluation
+runs there). The split gives the same bits as one thread (``tests/test_split.py``), so the
+rule decides speed only, never a result.
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from numba import njit, prange
 from .._cores import usable_cores
 from ._packed import use_packed
 
-# float32 units per cache line: each thread's half of a row starts on a line of its own
+# float32 values per cache line: rows of H values are whole lines (the pool's arrays start on a
+# line), so the two threads never write to one line
 LINE = 16
 
-_lent = 0  # how many holders of second_core_lent() are active
+_lent = 0  # lend_second_core() calls not yet returned
 _lent_lock = threading.Lock()
 _layer: str | None = None  # Numba's thread layer, once known
 _failed = False  # split calls found their threads not side by side: one thread from then on
@@ -104,7 +107,7 @@ def split_point(batch: int, hidden: int, dtype: np.dtype) -> int:
         return 0
     if numba.get_num_threads() < 2 or usable_cores() < 2:
         return 0
-    if thread_layer() not in ("omp", "tbb"):  # a team that may not run both halves at once
+    if thread_layer() not in ("omp", "tbb"):  # Numba's work queue: 90 µs to start a region
         return 0
     return batch // 2
 

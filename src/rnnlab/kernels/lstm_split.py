@@ -1,21 +1,20 @@
-"""The LSTM's whole-sequence kernels on two threads, each owning half of the hidden units.
+"""The LSTM's whole-sequence kernels on two threads, each with half of the batch.
 
-Forward: thread ``me`` owns units ``j0..j1`` and with them the columns of the four gate blocks
-that feed them. At step t it multiplies the whole ``h_{t-1}`` by its columns of ``W_hh`` (packed
-once per call with a column map, ``kernels/_packed.py``), runs the gate arithmetic of its units
-and writes its half of ``h_t`` and ``c_t``; then it waits until the other thread has written the
-other half, which step t+1 reads. Backward: each thread forms the pre-activation gradients of
-its units' gates, the threads meet, and each computes its units' columns of ``dL/dh_{t-1} =
-da_t W_hh``; every chunk of steps each thread adds its gate rows of ``dW_hh`` and ``dW_xh``, its
-part of ``db_h`` and half of the rows of ``dx``, then the threads meet before the chunk's buffer
-is reused. (When and why: ``kernels/_split.py``.)
+Forward: thread 0 runs sequences ``0..half``, thread 1 ``half..B``, every step of them: the
+input projection of its rows, the product with ``W_hh`` (the packed panels are shared, each
+thread has its own row buffers, ``kernels/_packed.py``) and the gate arithmetic. The sequences
+of a batch do not interact, so the threads never wait for each other. Backward: each thread
+runs its sequences' steps back through a chunk of steps, writing their rows of the
+pre-activation gradients ``da``; then the threads meet, share out the chunk's sums over all
+rows (``dx`` and ``db_h`` on thread 0, ``dW_xh`` and ``dW_hh`` on thread 1), and meet again
+before the next chunk reuses ``da``. (When and why: ``kernels/_split.py``.)
 
-The arithmetic per element is the one-thread kernel's (``kernels/lstm.py``): the same products
-(each element the same sum in the same order), the same gate code on a range of units, the
-same GEMM calls on blocks of their operands, so the same bits (``tests/test_split.py``). The
-gate loops are written out here rather than shared with ``kernels/lstm.py``: moved into a
-function called from both, they measured 15-20 % slower in the one-thread kernel (LLVM did not
-lift the peephole branches out of the step loops any more).
+Every number is the one-thread kernel's (``kernels/lstm.py``): a product row is the same sum
+whatever the rows beside it, the gate code is the same, and the chunk's sums are the same
+calls, whole (a GEMM cut into row blocks may sum in another order). ``tests/test_split.py``
+holds the two to the same bits. The gate loops are written out here rather than shared with
+``kernels/lstm.py``: moved into a function called from both, they measured 15-20 % slower in
+the one-thread kernel (LLVM no longer lifted the peephole branches out of the step loop).
 """
 
 from __future__ import annotations
