@@ -92,16 +92,13 @@ def forward(
     other, so this gives the same result in any thread team."""
     B = x.shape[1]
     for me in prange(2):
-        if me == 0:
-            _forward_part(
-                x, W_xh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT,
-                pk0, 0, half,
-            )  # fmt: skip
-        else:
-            _forward_part(
-                x, W_xh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT,
-                pk1, half, B,
-            )  # fmt: skip
+        # one call site with variables: a literal 0 would compile the part a second time
+        b0, b1 = (0, half) if me == 0 else (half, B)
+        pk = pk0 if me == 0 else pk1
+        _forward_part(
+            x, W_xh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT, pk,
+            b0, b1,
+        )  # fmt: skip
 
 
 @njit(**JIT)
@@ -208,17 +205,16 @@ def _backward(
     codes, dWxT, pk0, pk1, half,
 ):  # fmt: skip
     B = x.shape[1]
-    for me in prange(2):
-        if me == 0:
-            _backward_part(
-                0, flags, x, W_xh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, da, forget,
-                peep, cblas, codes, dWxT, pk0, 0, half,
-            )  # fmt: skip
-        else:
-            _backward_part(
-                1, flags, x, W_xh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, da, forget,
-                peep, cblas, codes, dWxT, pk1, half, B,
-            )  # fmt: skip
+    for i in prange(2):
+        # variables of fixed types: one compilation (the loop index is int64 or uint64 in the
+        # two versions Numba compiles of this loop)
+        me = 0 if i == 0 else 1
+        b0, b1 = (0, half) if me == 0 else (half, B)
+        pk = pk0 if me == 0 else pk1
+        _backward_part(
+            me, flags, x, W_xh, w_ic, w_fc, w_oc, h, c, gates, dy, dh, dc, out, da, forget, peep,
+            cblas, codes, dWxT, pk, b0, b1,
+        )  # fmt: skip
 
 
 def backward(*args) -> bool:
