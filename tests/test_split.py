@@ -1,4 +1,4 @@
-"""The LSTM kernels on two threads (kernels/lstm_split.py): the one-thread kernels' bits, the
+"""The LSTM kernels on two threads (kernels/lstm_loops.py): the one-thread kernels' bits, the
 route rule, and the fall-back when a thread team runs the two halves one after the other."""
 
 import csv
@@ -167,16 +167,16 @@ def test_a_run_on_two_threads_is_the_run_on_one(tmp_path, monkeypatch):
     """``train(threads=...)``: the same run folder (weights, optimiser, metrics) with one thread
     and with two, where the two-thread kernels ran."""
     from rnnlab import checkpoint as ckpt
-    from rnnlab.kernels import lstm_split
+    from rnnlab.kernels import lstm_loops
 
     calls = []
-    real = lstm_split.backward
+    real = lstm_loops.backward_two
 
     def counted(*args):
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(lstm_split, "backward", counted)
+    monkeypatch.setattr(lstm_loops, "backward_two", counted)
     monkeypatch.setattr(_split, "_failed", False)
     cfg = dict(task="adding", model="lstm", length=20, hidden=32, batch=8, dtype="float32")
     runs = {}

@@ -3,7 +3,7 @@
 Why: at the trainer's small batches (adding: B=8, H=64) one step is a few microseconds of
 arithmetic, and the products already run near the core's peak (``kernels/_packed.py``). The
 second core can only help inside the step. Halves of the batch need no meeting in the forward
-pass and two per chunk of steps in the backward pass (``kernels/lstm_split.py``); halves of
+pass and two per chunk of steps in the backward pass (``kernels/lstm_loops.py``); halves of
 the hidden units, measured first, had to meet at every step and were slower
 (``benchmarks/NOTES.md``). The threads are Numba's (OpenMP or TBB: a parallel region starts in
 2-3 µs; Numba's own work queue took 90 µs); the meetings are counters in shared memory

@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from . import _blas
-from . import lstm_split as split
+from . import lstm_loops as loops
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
@@ -22,8 +22,6 @@ from ._input import (
     backward_codes,
     finish_weight_grad,
     forward_codes,
-    input_weight_grad,
-    project_input,
 )
 from ._packed import forward_recurrent, packed_buffers, step_product
 from ._split import split_failed, split_point
@@ -31,56 +29,6 @@ from ._vmath import sigmoid, tanh
 
 # the peephole weights, in the order the kernels take them (empty arrays without peepholes)
 PEEPHOLES = ("w_ic", "w_fc", "w_oc")
-
-
-@njit(**JIT)
-def _forward(
-    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c, gates, forget, peep, cblas, wt, codes, WxT, pk
-):
-    T, B, I = x.shape
-    H = h.shape[2]
-    GH = gates.shape[2]
-    oi, of = 0, H
-    og = 2 * H if forget else H
-    oo = og + H
-    # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
-    # negative-index check, which keeps LLVM from vectorising the loop (3x).
-    bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
-    project_input(x.reshape(T * B, I), W_xh, gates.reshape(T * B, GH), codes, WxT, cblas, wt)
-    for t in range(T):
-        step_product(cblas, h[t], W_hh, not wt, 1.0, gates[t], pk)  # += W_hh h_{t-1}
-        for b in range(B):
-            a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
-            cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
-            ai, af, ag, ao = a[oi : oi + H], a[of : of + H], a[og : og + H], a[oo : oo + H]
-            # the bias is added inside the gate loops: a separate pass over the row cost a
-            # read and a write of the whole (B, GH) block per step
-            if peep:
-                for j in range(H):
-                    ai[j] += w_ic[j] * cp[j]
-                if forget:
-                    for j in range(H):
-                        af[j] += w_fc[j] * cp[j]
-            if forget:
-                for j in range(H):
-                    i = sigmoid(ai[j] + bi[j])
-                    f = sigmoid(af[j] + bf[j])
-                    g = tanh(ag[j] + bg[j])
-                    ai[j], af[j], ag[j] = i, f, g
-                    cn[j] = f * cp[j] + i * g
-            else:
-                for j in range(H):
-                    i = sigmoid(ai[j] + bi[j])
-                    g = tanh(ag[j] + bg[j])
-                    ai[j], ag[j] = i, g
-                    cn[j] = cp[j] + i * g  # the 1997 CEC
-            if peep:
-                for j in range(H):
-                    ao[j] += w_oc[j] * cn[j]
-            for j in range(H):
-                o = sigmoid(ao[j] + bo[j])
-                ao[j] = o
-                hn[j] = o * tanh(cn[j])
 
 
 @njit(**JIT)
@@ -126,92 +74,6 @@ def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, 
                 hn[j] = o * tanh(cn[j])
 
 
-@njit(**JIT)
-def _backward(
-    x,
-    W_xh,
-    W_hh,
-    w_ic,
-    w_fc,
-    w_oc,
-    h,
-    c,
-    gates,
-    dy,
-    dh,
-    dc,
-    out,
-    da,
-    forget,
-    peep,
-    cblas,
-    codes,
-    dWxT,
-    pk,
-):
-    T, B, I = x.shape
-    H = h.shape[2]
-    GH = gates.shape[2]
-    oi, of = 0, H
-    og = 2 * H if forget else H
-    oo = og + H
-    dx, dW_xh, dW_hh, db_h, dw_ic, dw_fc, dw_oc = out  # zeros, filled here
-    # da: dL/da for the steps of one chunk, (K, B, GH)
-    K = da.shape[0]
-    t_end = T
-    while t_end > 0:
-        t0 = max(t_end - K, 0)
-        n = t_end - t0
-        for t in range(t_end - 1, t0 - 1, -1):
-            for b in range(B):
-                g = gates[t, b]
-                d = da[t - t0, b]
-                dhb, dcb, dyb = dh[b], dc[b], dy[t, b]
-                cp, cn = c[t, b], c[t + 1, b]
-                # zero-based gate-block views, as in the forward pass (vectorisation)
-                gi, gf, gg, go = g[oi : oi + H], g[of : of + H], g[og : og + H], g[oo : oo + H]
-                di, df, dg, do = d[oi : oi + H], d[of : of + H], d[og : og + H], d[oo : oo + H]
-                for j in range(H):
-                    dh_t = dhb[j] + dyb[j]  # h_t feeds the output and step t+1
-                    tc = tanh(cn[j])
-                    o = go[j]
-                    do[j] = dh_t * tc * o * (1.0 - o)  # h = o tanh(c), o = sigmoid(a_o)
-                    dcb[j] = dcb[j] + dh_t * o * (1.0 - tc * tc)
-                if peep:
-                    for j in range(H):
-                        dcb[j] += do[j] * w_oc[j]
-                        dw_oc[j] += do[j] * cn[j]
-                if forget:
-                    for j in range(H):
-                        i, f, gv = gi[j], gf[j], gg[j]
-                        di[j] = dcb[j] * gv * i * (1.0 - i)
-                        df[j] = dcb[j] * cp[j] * f * (1.0 - f)
-                        dg[j] = dcb[j] * i * (1.0 - gv * gv)
-                        dcb[j] = dcb[j] * f  # the CEC path, scaled by the forget gate
-                else:
-                    for j in range(H):
-                        i, gv = gi[j], gg[j]
-                        di[j] = dcb[j] * gv * i * (1.0 - i)
-                        dg[j] = dcb[j] * i * (1.0 - gv * gv)
-                if peep:
-                    for j in range(H):
-                        dcb[j] += di[j] * w_ic[j]
-                        dw_ic[j] += di[j] * cp[j]
-                    if forget:
-                        for j in range(H):
-                            dcb[j] += df[j] * w_fc[j]
-                            dw_fc[j] += df[j] * cp[j]
-            step_product(cblas, da[t - t0], W_hh, False, 0.0, dh, pk)  # dL/dh_{t-1} from step t
-        rows = da[:n].reshape(n * B, GH)
-        gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
-        x2 = x[t0:t_end].reshape(n * B, I)
-        input_weight_grad(rows, x2, dW_xh, codes[t0 * B : t_end * B], dWxT, cblas)
-        gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
-        for r in range(n * B):
-            db_h += rows[r]
-        t_end = t0
-
-
 def supports(cell) -> bool:
     """Every LSTM option (forget gate on/off, peepholes on/off) is implemented."""
     return cell.family == "lstm"
@@ -234,33 +96,14 @@ def forward(cell, p, x, state0):
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     cache = {"x": x, "h": h, "c": c, "gates": gates}
     W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
+    peeps = (optional(p, w, dt) for w in PEEPHOLES)
+    args = (x, W_xh, W_hh, as_c(p["b_h"], dt), *peeps, h, c, gates, cell.forget_gate)
+    more = (cell.peepholes, _blas.USE_CBLAS, wt, codes, WxT)
     half = split_point(B, H, dt)
     if half:  # two threads, each with half of the sequences (kernels/_split.py)
-        peeps = (optional(p, w, dt) for w in PEEPHOLES)
-        split.forward(
-            x, W_xh, as_c(p["b_h"], dt), *peeps, h, c, gates, cell.forget_gate, cell.peepholes,
-            _blas.USE_CBLAS, wt, codes, WxT, *split.thread_panels(pk, B - half), half,
-        )  # fmt: skip
-        return h[1:], (h[T].copy(), c[T].copy()), cache
-    _forward(
-        x,
-        W_xh,
-        W_hh,
-        as_c(p["b_h"], dt),
-        optional(p, "w_ic", dt),
-        optional(p, "w_fc", dt),
-        optional(p, "w_oc", dt),
-        h,
-        c,
-        gates,
-        cell.forget_gate,
-        cell.peepholes,
-        _blas.USE_CBLAS,
-        wt,
-        codes,
-        WxT,
-        pk,
-    )
+        loops.forward_two(*args, *more, *loops.thread_panels(pk, B - half), half)
+    else:
+        loops.run_forward(*args, *more, pk, 0, B)
     return h[1:], (h[T].copy(), c[T].copy()), cache
 
 
@@ -278,6 +121,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     args = (
         as_c(x, dt),
         as_c(p["W_xh"], dt),
+        W_hh,
         *(optional(p, w, dt) for w in PEEPHOLES),
         h,
         cache["c"],
@@ -299,9 +143,9 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         out = (dx, grads["W_xh"], grads["W_hh"], grads["b_h"], *peep.values())
         codes, dWxT = backward_codes(x, GH, dt)  # one-hot x: dW_xh by a scatter-add
         rest = (dh, dc, out, work_buffer(T, B, GH, dt), *flags, codes, dWxT)
-        if threads == 1:  # W_hh itself after W_xh (the split reads only the panels)
-            _backward(*args[:2], W_hh, *args[2:], *rest, pk)
-        elif split.backward(*args, *rest, *split.thread_panels(pk, B - half), half):
+        if threads == 1:
+            loops.run_backward(0, loops.one_thread_flags(), *args, *rest, pk, 0, B)
+        elif loops.backward_two(*args, *rest, *loops.thread_panels(pk, B - half), half):
             break
         else:
             split_failed()  # the arrays hold partial sums: start again on one thread
