@@ -1,11 +1,13 @@
 """Fast whole-sequence LSTM forward and backward (same math and cache as the reference loop).
 
-Forward: one GEMM for the input projections of all T steps, written straight into the
-``gates`` buffer, then per step one recurrent GEMM that adds into it (beta = 1) and fused,
-vectorised gate arithmetic.
-Backward: per step fused gate derivatives and one GEMM for dL/dh_{t-1}; every CHUNK_ROWS rows,
-three GEMMs over the whole chunk give dx, dW_xh and dW_hh. The time loop runs inside Numba, so
-a step costs no Python overhead; the GEMMs call NumPy's BLAS directly (see ``_blas``).
+The entry points the layers call: they prepare the arrays and run the compiled time loops of
+``kernels/lstm_loops.py`` on one thread, or on two where ``kernels/_split.py`` says so (the
+same results). Forward: one GEMM for the input projections of all T steps, written straight
+into the ``gates`` buffer, then per step one recurrent product that adds into it and fused,
+vectorised gate arithmetic. Backward: per step fused gate derivatives and one product for
+dL/dh_{t-1}; every CHUNK_ROWS rows, whole GEMMs over the chunk give dx, dW_xh and dW_hh. The
+time loop runs inside Numba, so a step costs no Python overhead; the GEMMs call NumPy's BLAS
+directly (see ``_blas``). ``_infer`` is the forward pass without a cache, for evaluation.
 """
 
 from __future__ import annotations

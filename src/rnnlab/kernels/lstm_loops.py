@@ -46,6 +46,8 @@ def run_forward(
     oi, of = 0, H
     og = 2 * H if forget else H
     oo = og + H
+    # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
+    # negative-index check, which keeps LLVM from vectorising the loop (3x).
     bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
     whole = b0 == 0 and b1 == B
     if whole:  # one thread: every step's input projection in one GEMM, written into gates
@@ -65,6 +67,8 @@ def run_forward(
             a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
             cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
             ai, af, ag, ao = a[oi : oi + H], a[of : of + H], a[og : og + H], a[oo : oo + H]
+            # the bias is added inside the gate loops: a separate pass over the row cost a
+            # read and a write of the whole (B, GH) block per step
             if peep:
                 for j in range(H):
                     ai[j] += w_ic[j] * cp[j]
@@ -83,7 +87,7 @@ def run_forward(
                     i = sigmoid(ai[j] + bi[j])
                     g = tanh(ag[j] + bg[j])
                     ai[j], ag[j] = i, g
-                    cn[j] = cp[j] + i * g
+                    cn[j] = cp[j] + i * g  # the 1997 CEC
             if peep:
                 for j in range(H):
                     ao[j] += w_oc[j] * cn[j]
@@ -126,10 +130,10 @@ def run_backward(
                 gi, gf, gg, go = g[oi : oi + H], g[of : of + H], g[og : og + H], g[oo : oo + H]
                 di, df, dg, do = d[oi : oi + H], d[of : of + H], d[og : og + H], d[oo : oo + H]
                 for j in range(H):
-                    dh_t = dhb[j] + dyb[j]
+                    dh_t = dhb[j] + dyb[j]  # h_t feeds the output and step t+1
                     tc = tanh(cn[j])
                     o = go[j]
-                    do[j] = dh_t * tc * o * (1.0 - o)
+                    do[j] = dh_t * tc * o * (1.0 - o)  # h = o tanh(c), o = sigmoid(a_o)
                     dcb[j] = dcb[j] + dh_t * o * (1.0 - tc * tc)
                 if peep:
                     for j in range(H):
@@ -140,7 +144,7 @@ def run_backward(
                         di[j] = dcb[j] * gv * i * (1.0 - i)
                         df[j] = dcb[j] * cp[j] * f * (1.0 - f)
                         dg[j] = dcb[j] * i * (1.0 - gv * gv)
-                        dcb[j] = dcb[j] * f
+                        dcb[j] = dcb[j] * f  # the CEC path, scaled by the forget gate
                 else:
                     for j in range(H):
                         i, gv = gi[j], gg[j]
