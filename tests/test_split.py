@@ -116,7 +116,7 @@ def test_route_rule(monkeypatch):
 @needs_two
 def test_a_team_of_one_thread_falls_back_to_one_thread(monkeypatch):
     """Numba's team cut to one thread runs the two halves one after the other: the backward
-    pass's first meeting then fails in about a millisecond, the kernel runs again on one
+    pass's first meeting then fails (after about 0.25 s), the kernel runs again on one
     thread, the bits are the one-thread kernel's, and later calls keep to one thread."""
     monkeypatch.setattr(_split, "_failed", False)
     monkeypatch.setattr(_split, "_failures", _split.MAX_FAILURES - 1)

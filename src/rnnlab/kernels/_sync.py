@@ -9,7 +9,7 @@ count reaches ``v``. The stores are releases and the loads acquires (LLVM atomic
 thread wrote before it counted is visible to the thread that saw the count.
 
 A wait gives up after ``SPIN_LIMIT`` polls (minutes), raises the error slot and returns False;
-the first one, for the partner to start at all, after ``START_LIMIT`` (about 20 ms). A
+the first one, for the partner to start at all, after ``START_LIMIT`` (measured: 254 ms). A
 partner that never comes (a team that runs the two halves one after the other) ends in an
 error that the caller answers by running on one thread, never in a hang.
 """
@@ -31,8 +31,9 @@ from ._common import JIT
 STRIDE = 16  # int64 slots between two threads' counters: 128 bytes, no shared cache line
 ERROR = 2 * STRIDE  # the error slot
 SPIN_LIMIT = 1 << 30  # polls before a wait gives up: minutes
-START_LIMIT = 1 << 20  # polls for the partner to start at all: about 20 ms (a sleeping
-# worker thread wakes in well under 1 ms; measured: 2**14 polls took 0.26 ms)
+START_LIMIT = 1 << 20  # polls for the partner to start at all: 254 ms measured, most of it in
+# yields (a sleeping worker thread wakes in well under 1 ms; 2**14 polls, no yields, took
+# 0.26 ms, and an OpenMP worker woken in the trainer was later than that)
 
 YIELD_AFTER = 1 << 10  # polls (about 16 µs) before a waiting thread also yields its core
 _X86 = llvm.get_process_triple().startswith(("x86_64", "i686", "i386"))
