@@ -2,6 +2,7 @@
 route rule, and the fall-back when a thread team runs the two halves one after the other."""
 
 import csv
+import multiprocessing
 import threading
 import time
 
@@ -196,3 +197,27 @@ def test_a_run_on_two_threads_is_the_run_on_one(tmp_path, monkeypatch):
         assert np.array_equal(p1[k], p2[k]), k
     for k in o1:
         assert np.array_equal(np.asarray(o1[k]), np.asarray(o2[k])), k
+
+
+def _forked_run(_):
+    with threadpool_limits(1):
+        out = _run(case="lstm", B=8, H=32, T=6, I=3, one_hot=False, need_dx=True)
+        return out, _split.split_point(8, 32, np.float32)
+
+
+@needs_two
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="no fork start method"
+)
+def test_a_forked_child_trains_on_one_thread(monkeypatch):
+    """A child forked after the parent's kernels started OpenMP's threads would be ended by
+    GNU OpenMP at its first parallel region (without the rule, this test's child died and the
+    result never came); the child keeps to one thread, with the same bits."""
+    monkeypatch.setattr(_split, "_failed", False)
+    want, point = _forked_run(None)  # the parent splits: its threads are running now
+    assert point == 4
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got, point = pool.apply_async(_forked_run, (None,)).get(timeout=120)
+    assert point == 0
+    for k, a in want.items():
+        assert np.array_equal(got[k], a), f"{k} differs"

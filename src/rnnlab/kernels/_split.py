@@ -12,15 +12,17 @@ the hidden units, measured first, had to meet at every step and were slower
 A fixed rule, never a timing (:func:`split_point`): the packed route's conditions (float32, one
 BLAS thread, at most 32 rows), at least two sequences per thread, rows of whole cache lines
 (H a multiple of 16), two or more threads in Numba's team for the calling thread (``train(
-threads=...)``, :func:`step_threads`) and two usable cores, an OpenMP or TBB thread layer, and
-the second core not lent out (:func:`lend_second_core`: the trainer's background evaluation
-runs there). The split gives the same bits as one thread (``tests/test_split.py``), so the
-rule decides speed only, never a result.
+threads=...)``, :func:`step_threads`) and two usable cores, an OpenMP or TBB thread layer, the
+second core not lent out (:func:`lend_second_core`: the trainer's background evaluation runs
+there), and not a child process forked after the threads started (GNU OpenMP ends such a
+child at its first parallel region). The split gives the same bits as one thread
+(``tests/test_split.py``), so the rule decides speed only, never a result.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 
@@ -38,6 +40,7 @@ LINE = 16
 _lent = 0  # lend_second_core() calls not yet returned
 _lent_lock = threading.Lock()
 _layer: str | None = None  # Numba's thread layer, once known
+_owner = 0  # the process that started Numba's threads (a forked child must not use them)
 _failed = False  # split calls found their threads not side by side: one thread from then on
 _failures = 0
 MAX_FAILURES = 3  # a thread woken late is not a team of one; three such calls are
@@ -52,10 +55,10 @@ def _probe(out):  # pragma: no cover - compiled
 def thread_layer() -> str:
     """Numba's thread layer for parallel regions (``omp``, ``tbb`` or ``workqueue``); the first
     call runs a tiny parallel region to find out."""
-    global _layer
+    global _layer, _owner
     if _layer is None:
         _probe(np.zeros(2, np.int64))
-        _layer = numba.threading_layer()
+        _layer, _owner = numba.threading_layer(), os.getpid()
     return _layer
 
 
@@ -106,6 +109,10 @@ def split_point(batch: int, hidden: int, dtype: np.dtype) -> int:
     if batch < 4 or hidden % LINE or _failed or _lent or not use_packed(batch, dtype):
         return 0
     if numba.get_num_threads() < 2 or usable_cores() < 2:
+        return 0
+    if _layer is not None and _owner != os.getpid():
+        # a child forked after this process started GNU OpenMP's threads: a parallel region
+        # there ends the process ("fork() called from a process already using GNU OpenMP")
         return 0
     if thread_layer() not in ("omp", "tbb"):  # Numba's work queue: 90 µs to start a region
         return 0
