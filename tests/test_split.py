@@ -101,8 +101,11 @@ def test_route_rule(monkeypatch):
         assert _split.split_point(33, 64, f32) == 0  # past the packed route's rows
         assert _split.split_point(8, 64, f32) == (4 if TWO else 0)
         assert _split.split_point(9, 64, f32) == (4 if TWO else 0)
-        with _split.second_core_lent():
+        _split.lend_second_core()
+        try:
             assert _split.split_point(8, 64, f32) == 0
+        finally:
+            _split.return_second_core()
         assert _split.split_point(8, 64, f32) == (4 if TWO else 0)
         old = numba.get_num_threads()
         numba.set_num_threads(1)

@@ -1,4 +1,5 @@
-"""Optimisers, learning-rate schedules and gradient clipping over ``{name: array}`` dicts.
+"""Optimisers and gradient clipping over ``{name: array}`` dicts (the learning-rate schedules
+they take are in :mod:`rnnlab.schedules`, and importable from here too).
 
 Update rules follow ``torch.optim`` (same defaults, same order of operations up to rounding):
 
@@ -19,14 +20,21 @@ from __future__ import annotations
 import math
 import numbers
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 
 import numpy as np
 
-from ._validate import NonFiniteError, check_positive_float, check_positive_int
+from ._validate import NonFiniteError, check_positive_float
+from .schedules import (  # noqa: F401 - the schedules' names, importable from here as before
+    SCHEDULES,
+    ConstantLR,
+    CosineDecay,
+    ExponentialDecay,
+    Schedule,
+    StepDecay,
+    make_schedule,
+)
 
 Params = dict[str, np.ndarray]
-Schedule = Callable[[int], float]
 
 
 # -- gradient norm and clipping ---------------------------------------------------------------
@@ -78,88 +86,6 @@ def clip_grad_value(grads: dict[str, np.ndarray], clip: float) -> int:
         changed += int(np.count_nonzero(np.abs(g) > c))
         np.clip(g, -c, c, out=g)
     return changed
-
-
-# -- learning-rate schedules -------------------------------------------------------------------
-class ConstantLR:
-    """``lr(step) = lr``."""
-
-    def __init__(self, lr: float) -> None:
-        self.lr = check_positive_float("lr", lr)
-
-    def __call__(self, step: int) -> float:
-        return self.lr
-
-    def __repr__(self) -> str:
-        return f"ConstantLR(lr={self.lr})"
-
-
-class StepDecay:
-    """``lr(step) = lr * gamma ** (step // step_size)`` (``torch.optim.lr_scheduler.StepLR``)."""
-
-    def __init__(self, lr: float, step_size: int, gamma: float = 0.1) -> None:
-        self.lr = check_positive_float("lr", lr)
-        self.step_size = check_positive_int("step_size", step_size)
-        self.gamma = check_positive_float("gamma", gamma)
-
-    def __call__(self, step: int) -> float:
-        return self.lr * self.gamma ** (step // self.step_size)
-
-    def __repr__(self) -> str:
-        return f"StepDecay(lr={self.lr}, step_size={self.step_size}, gamma={self.gamma})"
-
-
-class ExponentialDecay:
-    """``lr(step) = lr * gamma ** step`` (``ExponentialLR``)."""
-
-    def __init__(self, lr: float, gamma: float) -> None:
-        self.lr = check_positive_float("lr", lr)
-        self.gamma = check_positive_float("gamma", gamma)
-
-    def __call__(self, step: int) -> float:
-        return self.lr * self.gamma**step
-
-    def __repr__(self) -> str:
-        return f"ExponentialDecay(lr={self.lr}, gamma={self.gamma})"
-
-
-class CosineDecay:
-    """``lr(step) = min_lr + (lr - min_lr) (1 + cos(pi min(step, total)/total)) / 2``.
-
-    The closed form of ``CosineAnnealingLR`` with ``T_max = total_steps``, held at ``min_lr`` after.
-    """
-
-    def __init__(self, lr: float, total_steps: int, min_lr: float = 0.0) -> None:
-        self.lr = check_positive_float("lr", lr)
-        self.total_steps = check_positive_int("total_steps", total_steps)
-        if isinstance(min_lr, bool) or not isinstance(min_lr, numbers.Real):
-            raise TypeError(f"min_lr: expected a number, got {type(min_lr).__name__}")
-        if not (0.0 <= min_lr <= self.lr):
-            raise ValueError(f"min_lr: expected a number in [0, lr={self.lr}], got {min_lr}")
-        self.min_lr = float(min_lr)
-
-    def __call__(self, step: int) -> float:
-        s = min(step, self.total_steps)
-        cos = 1.0 + math.cos(math.pi * s / self.total_steps)
-        return self.min_lr + (self.lr - self.min_lr) * cos / 2.0
-
-    def __repr__(self) -> str:
-        return f"CosineDecay(lr={self.lr}, total_steps={self.total_steps}, min_lr={self.min_lr})"
-
-
-SCHEDULES = {
-    "constant": ConstantLR,
-    "step": StepDecay,
-    "exponential": ExponentialDecay,
-    "cosine": CosineDecay,
-}
-
-
-def make_schedule(name: str, lr: float, **kw: object) -> Schedule:
-    """A schedule by name (``constant``, ``step``, ``exponential``, ``cosine``)."""
-    if not isinstance(name, str) or name not in SCHEDULES:
-        raise ValueError(f"schedule: expected one of {', '.join(SCHEDULES)}; got {name!r}")
-    return SCHEDULES[name](lr, **kw)  # type: ignore[arg-type]
 
 
 # -- optimisers --------------------------------------------------------------------------------

@@ -79,16 +79,6 @@ def return_second_core() -> None:
 
 
 @contextlib.contextmanager
-def second_core_lent() -> Iterator[None]:
-    """:func:`lend_second_core` for the body of a ``with`` block."""
-    lend_second_core()
-    try:
-        yield
-    finally:
-        return_second_core()
-
-
-@contextlib.contextmanager
 def step_threads(threads: int | None) -> Iterator[None]:
     """The kernels called from this thread in the block use at most ``threads`` threads (1: no
     split); None leaves Numba's setting (all the cores of the machine, or NUMBA_NUM_THREADS)."""

@@ -146,7 +146,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         codes, dWxT = backward_codes(x, GH, dt)  # one-hot x: dW_xh by a scatter-add
         rest = (dh, dc, out, work_buffer(T, B, GH, dt), *flags, codes, dWxT)
         if threads == 1:
-            loops.run_backward(0, loops.one_thread_flags(), *args, *rest, pk, 0, B)
+            loops.run_backward(0, loops.ONE_THREAD_FLAGS, *args, *rest, pk, 0, B)
         elif loops.backward_two(*args, *rest, *loops.thread_panels(pk, B - half), half):
             break
         else:

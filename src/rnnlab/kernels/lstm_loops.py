@@ -57,7 +57,7 @@ def run_forward(
         if not whole:
             # half of the batch: this thread's rows, step by step (rows the other core wrote
             # would move to this one at every step)
-            rows = codes[t * B + b0 : t * B + b1] if codes.size else codes
+            rows = codes[t * B + b0 : t * B + b1]  # empty where x is not one-hot
             project_input(x[t, b0:b1], W_xh, gates[t, b0:b1], rows, WxT, cblas, wt)
         if whole:  # whole arrays: the product's own types (the rows of a block are views)
             step_product(cblas, h[t], W_hh, not wt, 1.0, gates[t], pk)  # += W_hh h_{t-1}
@@ -254,9 +254,8 @@ def backward_two(*args) -> bool:
     return bool(flags[ERROR] == 0)
 
 
-def one_thread_flags() -> np.ndarray:
-    """The ``flags`` argument of a one-thread :func:`run_backward` (never read)."""
-    return np.zeros(ERROR + 1, np.int64)
+# the ``flags`` argument of a one-thread run_backward: never read or written
+ONE_THREAD_FLAGS = np.zeros(ERROR + 1, np.int64)
 
 
 def thread_panels(pk: tuple, rows: int) -> tuple[tuple, tuple]:

@@ -12,8 +12,9 @@ from ..data import DataSource, model_io
 from ..init import initialize, scale_recurrent_blocks
 from ..layers import GRU, LSTM, RNN, RecurrentLayer
 from ..model import SequenceModel
-from ..optim import make_optimizer, make_schedule
+from ..optim import make_optimizer
 from ..readout import LOSS_ACTIVATION, Readout
+from ..schedules import make_schedule
 from .config import TrainConfig, make_source, resolve_config
 
 

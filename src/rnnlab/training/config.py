@@ -16,7 +16,8 @@ from .._validate import check_choice, check_finite_float
 from ..activations import HIDDEN
 from ..data import DataSource, TaskSource, load_source
 from ..init import CELLS, SCHEMES
-from ..optim import OPTIMIZERS, SCHEDULES
+from ..optim import OPTIMIZERS
+from ..schedules import SCHEDULES
 from ..tasks import TASKS
 
 if sys.version_info >= (3, 11):

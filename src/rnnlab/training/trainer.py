@@ -11,11 +11,8 @@ written then is consistent and a resumed run continues bit for bit).
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,8 +29,7 @@ from .build import make_optimizer_for, seed_streams, single_thread_blas
 from .callbacks import Callback
 from .config import TrainConfig, config_to_dict
 from .runs import METRIC_COLUMNS
-
-_SIGNAL_STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}  # the shell's exit codes for them
+from .signals import SIGNAL_STATUS, noted_signals, signal_name
 
 
 class Trainer:
@@ -307,7 +303,7 @@ class Trainer:
         self._start = time.perf_counter() - self.seconds
         # The handlers stay in place until the last file is written: a signal that arrives
         # after the loop only lets the run finish its evaluation and checkpoint.
-        with self._signals():
+        with noted_signals(self._note_signal):
             self.emit("on_start")
             if self.background:
                 self._evaluator = BackgroundEvaluator()
@@ -353,7 +349,7 @@ class Trainer:
             if self.stops == stops and self.step % c.eval_every == 0:  # no result ended the run
                 self.evaluation_point(row)
             if self.signal is not None and not self._stopping:
-                self.stop("interrupted", f"stopped by signal {signal.Signals(self.signal).name}")
+                self.stop("interrupted", f"stopped by signal {signal_name(self.signal)}")
         self.collect_evaluation(wait=True)  # a pending verdict may still end the run earlier
 
     def evaluation_point(self, row: dict[str, Any]) -> None:
@@ -380,22 +376,8 @@ class Trainer:
             return  # the last evaluation already used the full set
         self.evaluate(last, final=True)
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        """SIGINT/SIGTERM set a flag; the loop finishes its step, then stops cleanly."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handler(signum: int, frame: Any) -> None:
-            self.signal = signum
-
-        old = {s: signal.signal(s, handler) for s in _SIGNAL_STATUS}
-        try:
-            yield
-        finally:
-            for s, h in old.items():
-                signal.signal(s, h)
+    def _note_signal(self, signum: int) -> None:
+        self.signal = signum  # the loop stops after the step in progress
 
     @property
     def exit_status(self) -> int | None:
@@ -403,4 +385,4 @@ class Trainer:
         when the signal came after the loop had ended: then the verdict stands)."""
         if self.signal is None or self.status != "interrupted":
             return None
-        return _SIGNAL_STATUS.get(self.signal)
+        return SIGNAL_STATUS.get(self.signal)
