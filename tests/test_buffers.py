@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import rnnlab
-from rnnlab.kernels._buffers import ALIGN, MIN_BYTES, POOL, BufferPool
+from rnnlab.kernels._buffers import ALIGN, MIN_BYTES, POOL, BufferPool, Scratch
 
 BIG = (MIN_BYTES // 8 + 1,)  # float64 elements just over the pooling threshold
 
@@ -105,6 +105,36 @@ def test_threads_never_share_a_buffer():
     for t in threads:
         t.join()
     assert len({_addr(a) for a in got}) == len(got)
+
+
+def test_scratch_hands_the_same_array_to_a_tag_and_shape_on_one_thread():
+    scratch = Scratch()
+    a = scratch.get("panels", (3, 5), np.float32)
+    assert a.dtype == np.float32 and a.shape == (3, 5) and a.flags.c_contiguous
+    assert not a.any() and _addr(a) % ALIGN == 0  # zeros when made, on a cache line
+    a[...] = 7.0
+    b = scratch.get("panels", (3, 5), np.float32)
+    assert b is a and (b == 7.0).all()  # what the last call left
+    assert scratch.get("rows", (3, 5), np.float32) is not a  # another tag: another array
+    assert scratch.get("panels", (3, 6), np.float32) is not a  # another shape
+    assert scratch.get("panels", (3, 5), np.float64) is not a  # another dtype
+
+
+def test_scratch_drops_the_least_recently_used_and_threads_have_their_own():
+    scratch = Scratch()
+    first = scratch.get("t0", (2,), np.float64)
+    keep = scratch.get("t1", (2,), np.float64)
+    for k in range(2, Scratch.max_entries + 1):
+        if k == 10:
+            assert scratch.get("t1", (2,), np.float64) is keep  # used again: kept
+        scratch.get(f"t{k}", (2,), np.float64)
+    assert scratch.get("t1", (2,), np.float64) is keep
+    assert scratch.get("t0", (2,), np.float64) is not first  # dropped, made anew
+    other: list[np.ndarray] = []
+    t = threading.Thread(target=lambda: other.append(scratch.get("t1", (2,), np.float64)))
+    t.start()
+    t.join()
+    assert other[0] is not keep
 
 
 @pytest.mark.parametrize("family", ["rnn", "lstm", "gru"])

@@ -159,6 +159,21 @@ def test_x_not_finite(lstm, bad):
         lstm.forward(x)
 
 
+def test_dy_finiteness_is_checked_unless_the_caller_made_it(lstm):
+    """backward(check=False) skips only the NaN scan of dy (a model's own readout gradient):
+    the shape is still checked, and a NaN reaches the gradients."""
+    x = np.zeros((5, 2, 3))
+    _, _, cache = lstm.forward(x)
+    dy = np.zeros((5, 2, 4))
+    dy[3, 1, 2] = np.nan
+    with pytest.raises(ValueError, match="dy: expected finite values, got 1 NaN/inf entries"):
+        lstm.backward(dy, cache)
+    _, _, grads = lstm.backward(dy, cache, check=False)
+    assert np.isnan(grads["W_hh_l0"]).any()
+    with pytest.raises(ValueError, match=r"dy: expected shape \(5, 2, 4\), got \(5, 2, 3\)"):
+        lstm.backward(np.zeros((5, 2, 3)), cache, check=False)
+
+
 def test_state_not_finite(lstm):
     h, c = np.zeros((2, 2, 4)), np.zeros((2, 2, 4))
     c[0, 0, 0] = np.nan

@@ -117,6 +117,22 @@ def test_route_rule(monkeypatch):
         assert _split.split_point(8, 64, f32) == 0  # OpenBLAS splits its own products
 
 
+def test_the_usable_cores_are_asked_again_after_a_second(monkeypatch):
+    """The rule's look at the affinity mask is kept for CORES_TTL seconds, then renewed: a
+    process moved to one core stops splitting."""
+    clock = [1000.0]
+    cores = [2]
+    monkeypatch.setattr(_split.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(_split, "usable_cores", lambda: cores[0])
+    monkeypatch.setattr(_split, "_cores_seen", (-float("inf"), 0))
+    assert _split._usable_cores() == 2
+    cores[0] = 1
+    clock[0] += _split.CORES_TTL / 2
+    assert _split._usable_cores() == 2  # within the time a look stays valid
+    clock[0] += _split.CORES_TTL
+    assert _split._usable_cores() == 1
+
+
 @needs_two
 def test_a_team_of_one_thread_falls_back_to_one_thread(monkeypatch):
     """Numba's team cut to one thread runs the two halves one after the other: the backward

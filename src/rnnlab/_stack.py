@@ -306,13 +306,21 @@ class RecurrentLayer:
         return np.ascontiguousarray(inp), join_state(final), cache if keep_cache else None
 
     def backward(
-        self, dy: np.ndarray, cache: LayerCache, dstate: StateArg = None, *, need_dx: bool = True
+        self,
+        dy: np.ndarray,
+        cache: LayerCache,
+        dstate: StateArg = None,
+        *,
+        need_dx: bool = True,
+        check: bool = True,
     ) -> tuple[np.ndarray | None, StateArg, dict[str, np.ndarray]]:
         """Backpropagate ``dy = dL/dy (T, B, dirs*H)`` and ``dstate = dL/d(final state)``.
 
         Returns ``dx (T, B, I)``, ``dL/d(initial state)`` (same structure as the state) and
         ``grads`` with the keys and shapes of :attr:`params`. ``need_dx=False`` (a model whose
         input needs no gradient) returns ``dx = None``; the fast kernels then skip its GEMM.
+        ``check=False`` skips the finiteness check of ``dy`` (its shape is always checked): for
+        callers that made ``dy`` themselves, where a NaN shows in the gradients anyway.
         """
         self._check_cache(cache)
         T, B, I = cache.input_shape
@@ -322,7 +330,7 @@ class RecurrentLayer:
                 f"{self.input_size}), got one of input size {I}"
             )
         H, D = self.hidden_size, self.num_directions
-        check_array("dy", dy, ndim=3, dtype=self.dtype, shape=(T, B, D * H))
+        check_array("dy", dy, ndim=3, dtype=self.dtype, shape=(T, B, D * H), finite=check)
         dfinal = self.split_state(dstate, B, name="dstate")
         dinit = [np.empty_like(s) for s in dfinal]
         _, bwd = self._sequence_fns()

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import activations, losses
-from ._validate import as_float_dtype, as_rng, check_array, check_choice, check_positive_int
+from ._validate import (
+    as_float_dtype,
+    as_rng,
+    check_array,
+    check_choice,
+    check_last,
+    check_positive_int,
+)
 
 # The output activation each loss is taken through (``mse`` works with any of them).
 LOSS_ACTIVATION = {"bce": "sigmoid", "ce": "softmax"}
@@ -202,6 +209,8 @@ def _fused_readout_loss(
     K = readout.output_size
     W, b = readout.params["W_hy"], readout.params["b_y"]
     h2 = np.ascontiguousarray(h).reshape(T * B, H)  # (T*B, H)
+    if loss == "mse" and last is not None:
+        return _mse_last(h2, targets, last, W, b, (T, B, H, K))
     z = h2 @ W.T  # (T*B, K)
     z += b
     if loss == "mse":
@@ -225,3 +234,16 @@ def _fused_readout_loss(
     dh = np.zeros((T * B, H), dtype=h.dtype)
     dh[rows] = dzr @ W
     return value, dh.reshape(T, B, H), grads, y
+
+
+def _mse_last(h2, targets, last, W, b, shape):
+    """MSE at each sequence's last step in one compiled call (``kernels/_readout.py``): the
+    general route expands the targets and ``dL/dz`` to all T*B rows, ten NumPy passes."""
+    from .kernels._readout import mse_last
+
+    T, B, H, K = shape
+    last = check_last(last, T, B)
+    o = check_array("targets", targets, ndim=2, shape=(B, K)).astype(h2.dtype, copy=False)
+    rows = last * B + np.arange(B)  # the (t, b) rows that carry a target
+    value, z, dh, grads = mse_last(h2, W, b, np.ascontiguousarray(o), rows)
+    return value, dh.reshape(T, B, H), grads, z.reshape(T, B, K)

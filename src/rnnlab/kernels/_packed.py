@@ -32,7 +32,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from ._blas import blas_threads, gemm
-from ._buffers import POOL
+from ._buffers import SCRATCH
 from ._common import JIT, forward_weight
 
 
@@ -235,19 +235,20 @@ def packed_panels(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
     dtype = np.dtype(dtype)
     NR = panel_width(dtype)
     N, K = W.shape if transposed else W.shape[::-1]
-    Bp = np.empty((-(-N // NR), K, NR), dtype)
+    Bp = SCRATCH.get("panels", (-(-N // NR), K, NR), dtype)  # packed anew on every call
     pack_weights(np.ascontiguousarray(W, dtype=dtype), transposed, Bp)
     return (Bp, *row_buffers(Bp, rows))
 
 
-def row_buffers(Bp: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
+def row_buffers(Bp: np.ndarray, rows: int, tag: str = "rows") -> tuple[np.ndarray, np.ndarray]:
     """A product's own work space for blocks of up to ``rows`` rows with the panels ``Bp``:
-    ``(Ap, scratch)``, zeros, each on cache lines of its own (the two threads of a split kernel
-    write theirs at every step; ``kernels/_split.py``)."""
+    ``(Ap, scratch)``, each on cache lines of its own (the two threads of a split kernel write
+    theirs at every step; ``kernels/_split.py``). Per-thread arrays of the calling kernel
+    (:class:`~rnnlab.kernels._buffers.Scratch`; ``tag`` tells two sets of one call apart):
+    :func:`packed_gemm` packs every row it reads into ``Ap`` and zeroes ``scratch`` itself."""
     K, NR = Bp.shape[1:]
-    Ap, scratch = POOL.empty((-(-rows // MR), K, MR), Bp.dtype), POOL.empty((MR, NR), Bp.dtype)
-    Ap[...], scratch[...] = 0.0, 0.0
-    return Ap, scratch
+    Ap = SCRATCH.get(tag + ".Ap", (-(-rows // MR), K, MR), Bp.dtype)
+    return Ap, SCRATCH.get(tag + ".scratch", (MR, NR), Bp.dtype)
 
 
 def no_panels(dtype: np.dtype):

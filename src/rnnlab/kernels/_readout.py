@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from . import _blas
+from ._blas import gemm
 from ._common import JIT
 from ._vmath import exp64
 
@@ -67,3 +69,60 @@ def softmax_ce(
         np.empty(z.shape[1]),
     )
     return float(total), y, dz
+
+
+@njit(**JIT)
+def _mse_last(cblas, h2, W, b, o, rows, w, z, dh, dW, db, dzr, hr):
+    N, K = z.shape  # N = T*B rows; the B rows that carry a target are rows (B,)
+    gemm(cblas, False, True, h2, W, 0.0, z)  # z = h W_hy^T (every step: y is returned whole)
+    for r in range(N):
+        for k in range(K):
+            z[r, k] += b[k]
+    total = 0.0
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        s = 0.0
+        for k in range(K):  # dL/dz = w (y - o) at the target rows, computed in float64
+            d = z[r, k] - o[j, k]
+            s += d * d
+            dzr[j, k] = w * np.float64(d)
+        total += w * s
+        hr[j] = h2[r]
+    for k in range(K):
+        acc = 0.0
+        for j in range(rows.shape[0]):
+            acc += dzr[j, k]
+        db[k] = acc
+    gemm(cblas, True, False, dzr, hr, 0.0, dW)  # dW_hy = dz^T h over the target rows
+    dh[:] = 0.0
+    for j in range(rows.shape[0]):
+        r = rows[j]
+        for i in range(W.shape[1]):  # dL/dh = dz W_hy at the target rows, zeros elsewhere
+            acc = 0.0
+            for k in range(K):
+                acc += dzr[j, k] * W[k, i]
+            dh[r, i] = acc
+    return 0.5 * total
+
+
+def mse_last(
+    h2: np.ndarray, W: np.ndarray, b: np.ndarray, o: np.ndarray, rows: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """MSE of an identity readout at one row per sequence, in one call.
+
+    ``h2 (N, H)`` hidden states of every (step, sequence) row, ``W (K, H)``, ``b (K,)``,
+    ``o (B, K)`` targets in ``h2``'s dtype, ``rows (B,)`` the row of each sequence's target.
+    ``L = 1/(2B) sum_b ||y_rows[b] - o_b||^2`` (``rnnlab.losses``). Returns ``(L, y (N, K),
+    dL/dh (N, H), {"W_hy", "b_y"})``; ``dL/dz`` is formed in float64 and rounded to the dtype
+    once, as ``rnnlab.losses.mse`` does.
+    """
+    N, H = h2.shape
+    B, K = o.shape
+    dt = h2.dtype
+    z, dh = np.empty((N, K), dt), np.empty((N, H), dt)
+    dW, db = np.empty((K, H), dt), np.empty(K, dt)
+    value = _mse_last(
+        _blas.USE_CBLAS, h2, W, b, o, rows, 1.0 / B, z, dh, dW, db,
+        np.empty((B, K), dt), np.empty((B, H), dt),
+    )  # fmt: skip
+    return float(value), z, dh, {"W_hy": dW, "b_y": db}

@@ -22,8 +22,10 @@ child at its first parallel region). The split gives the same bits as one thread
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import numba
@@ -44,6 +46,8 @@ _owner = 0  # the process that started Numba's threads (a forked child must not 
 _failed = False  # split calls found their threads not side by side: one thread from then on
 _failures = 0
 MAX_FAILURES = 3  # a thread woken late is not a team of one; three such calls are
+CORES_TTL = 1.0  # seconds a look at the usable cores stays valid
+_cores_seen = (-math.inf, 0)  # (time.monotonic() of the last look, usable cores then)
 
 
 @njit(parallel=True, cache=True)
@@ -93,12 +97,22 @@ def step_threads(threads: int | None) -> Iterator[None]:
         numba.set_num_threads(old)
 
 
+def _usable_cores() -> int:
+    """:func:`usable_cores`, asked again at most every ``CORES_TTL`` seconds: the system call
+    behind it, twice per training step, cost more than the rest of the rule."""
+    global _cores_seen
+    now = time.monotonic()
+    if now - _cores_seen[0] > CORES_TTL:
+        _cores_seen = (now, usable_cores())
+    return _cores_seen[1]
+
+
 def split_point(batch: int, hidden: int, dtype: np.dtype) -> int:
     """The first sequence of the second thread's half of the batch, or 0 where the kernel runs
     on one thread."""
     if batch < 4 or hidden % LINE or _failed or _lent or not use_packed(batch, dtype):
         return 0
-    if numba.get_num_threads() < 2 or usable_cores() < 2:
+    if numba.get_num_threads() < 2 or _usable_cores() < 2:
         return 0
     if _layer is not None and _owner != os.getpid():
         # a child forked after this process started GNU OpenMP's threads: a parallel region

@@ -148,7 +148,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
     # Without need_dx (the bottom layer of a model: nobody reads dL/dx) dx has no columns and
     # its GEMM is skipped: I / (2 (I + H)) of the backward pass's GEMM work.
     dx = POOL.empty((T, B, I), dt) if need_dx else np.empty((T, B, 0), dt)  # (T, B, I)
-    work = (work_buffer(T, B, 3 * H, dt), work_buffer(T, B, 3 * H, dt))
+    work = (work_buffer(T, B, 3 * H, dt, "work.a"), work_buffer(T, B, 3 * H, dt, "work.b"))
     codes, dWxT = backward_codes(x, 3 * H, dt)  # one-hot x: dW_xh by a scatter-add
     W_hh = as_c(p["W_hh"], dt)
     _backward(

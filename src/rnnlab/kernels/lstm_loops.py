@@ -165,18 +165,23 @@ def run_backward(
         if not solo and not meet(flags, me, phase):  # every row of the chunk is in da
             return
         # The chunk's sums over (step, sequence) rows: whole calls on one thread or the other
-        # (a GEMM cut into row blocks may sum in another order)
+        # (a GEMM cut into row blocks may sum in another order). dW_hh, the largest where x
+        # needs no gradient, is two calls, one per half of the gate rows, on one thread as on
+        # two, so each thread has one of them and the bits do not depend on the split.
         rows = da[:n].reshape(n * B, GH)
+        h2 = h[t0:t_end].reshape(n * B, H)  # h_{t-1} of each row
+        top = GH // 2
         if solo or me == 0:
             gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
             for r in range(n * B):
                 db_h += rows[r]
             if peep:
                 _peephole_grads(gates, da, c, t0, t_end, H, og, oo, forget, dw_ic, dw_fc, dw_oc)
+            gemm(cblas, True, False, rows[:, :top], h2, 1.0, dW_hh[:top])
         if solo or me == 1:
             x2 = x[t0:t_end].reshape(n * B, I)
             input_weight_grad(rows, x2, dW_xh, codes[t0 * B : t_end * B], dWxT, cblas)
-            gemm(cblas, True, False, rows, h[t0:t_end].reshape(n * B, H), 1.0, dW_hh)
+            gemm(cblas, True, False, rows[:, top:], h2, 1.0, dW_hh[top:])
         phase += 1
         if not solo and not meet(flags, me, phase):  # the next chunk writes da again
             return
@@ -261,4 +266,4 @@ ONE_THREAD_FLAGS = np.zeros(ERROR + 1, np.int64)
 def thread_panels(pk: tuple, rows: int) -> tuple[tuple, tuple]:
     """Two threads' views of one set of packed panels (:func:`~rnnlab.kernels._packed.
     packed_panels`): the same weights, each thread its own work space for ``rows`` rows."""
-    return pk, (pk[0], *row_buffers(pk[0], rows))
+    return pk, (pk[0], *row_buffers(pk[0], rows, "rows.second"))
