@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from rnnlab import losses
 from rnnlab.gradcheck import numerical_gradients, relative_error
-from rnnlab.readout import Readout, readout_loss
+from rnnlab.readout import Readout, readout_loss, readout_value
 from tolerances import FD_REL, TORCH_REL_F64
 
 T, B, K, H = 4, 3, 5, 6
@@ -258,3 +258,28 @@ def test_fused_readout_loss_matches_the_general_route(loss, mode, dtype, rng, mo
     ]:
         assert a.dtype == b.dtype == dtype and a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce", "bce"])
+@pytest.mark.parametrize("mode", ["every", "last"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_readout_value_is_readout_loss_without_the_backward(loss, mode, dtype, rng):
+    """The evaluation's route: the same loss and outputs, bit for bit, on the fused routes and
+    the general one (BCE)."""
+    T, B, H, K = 9, 6, 5, 3
+    act = {"ce": "softmax", "bce": "sigmoid", "mse": "identity"}[loss]
+    ro = Readout(H, K, activation=act, rng=1, dtype=dtype)
+    h = rng.standard_normal((T, B, H)).astype(dtype)
+    lead = (B,) if mode == "last" else (T, B)
+    if loss == "ce":
+        tgt = rng.integers(0, K, size=lead)
+    elif loss == "bce":
+        tgt = rng.integers(0, 2, size=lead + (K,)).astype(float)
+    else:
+        tgt = rng.standard_normal(lead + (K,))
+    kw = {"last": rng.integers(0, T, size=B)} if mode == "last" else {}
+    value, dh, grads, y = readout_loss(ro, h, tgt, loss, **kw)
+    v2, y2 = readout_value(ro, h, tgt, loss, **kw)
+    assert v2 == value and np.array_equal(y2, y)
+    with pytest.raises(ValueError, match="targets: expected shape"):
+        readout_value(ro, h, tgt[:-1], loss, **kw)

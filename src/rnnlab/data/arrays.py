@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validate import check_choice
 from ..model import mask_from_last
-from ..readout import readout_loss
+from ..readout import readout_value
 from ..tasks.base import Batch
 from .base import LOSSES, TARGETS, DataSource, Evaluation
 
@@ -351,7 +351,7 @@ class ArrayDataset(DataSource):
             b = self.val.batch(np.arange(s, min(s + chunk, n_all)))
             x = b.x.astype(model.dtype, copy=False)
             h, _, _ = model.layer.forward(x)
-            value, _, _, y = readout_loss(
+            value, y = readout_value(
                 model.readout, h, b.y, model.loss, **b.loss_kwargs(self.target)
             )
             loss_sum += value * b.x.shape[1]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..readout import readout_loss
+from ..readout import readout_value
 from ..tasks import get_task
 from ..tasks.base import Batch, Task
 from .base import DataSource, Evaluation
@@ -181,7 +181,7 @@ def evaluate_model(
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             s = _slice(b, lo, hi, task.target) if hi - lo < b.x.shape[1] else b
             h, _, _ = model.layer.forward(s.x.astype(model.dtype, copy=False), keep_cache=False)
-            value, _, _, y = readout_loss(
+            value, y = readout_value(
                 model.readout, h, s.y, model.loss, **s.loss_kwargs(task.target)
             )
             ok = task.correct(y, s)

@@ -76,7 +76,7 @@ def softmax_ce(
 
 
 @njit(**JIT)
-def _mse_last(cblas, h2, W, b, o, rows, w, z, dh, dW, db, dzr, hr):
+def _mse_last(cblas, h2, W, b, o, rows, w, z, dh, dW, db, dzr, hr, grads):
     N, K = z.shape  # N = T*B rows; the B rows that carry a target are rows (B,)
     gemm(cblas, False, True, h2, W, 0.0, z)  # z = h W_hy^T (every step: y is returned whole)
     for r in range(N):
@@ -92,16 +92,17 @@ def _mse_last(cblas, h2, W, b, o, rows, w, z, dh, dW, db, dzr, hr):
             dzr[j, k] = w * np.float64(d)
         total += w * s
         hr[j] = h2[r]
+    if not grads:
+        return 0.5 * total
     for k in range(K):
         acc = 0.0
         for j in range(rows.shape[0]):
             acc += dzr[j, k]
         db[k] = acc
     gemm(cblas, True, False, dzr, hr, 0.0, dW)  # dW_hy = dz^T h over the target rows
-    dh[:] = 0.0
     for j in range(rows.shape[0]):
         r = rows[j]
-        for i in range(W.shape[1]):  # dL/dh = dz W_hy at the target rows, zeros elsewhere
+        for i in range(W.shape[1]):  # dL/dh = dz W_hy at the target rows (zeros elsewhere)
             acc = 0.0
             for k in range(K):
                 acc += dzr[j, k] * W[k, i]
@@ -110,23 +111,27 @@ def _mse_last(cblas, h2, W, b, o, rows, w, z, dh, dW, db, dzr, hr):
 
 
 def mse_last(
-    h2: np.ndarray, W: np.ndarray, b: np.ndarray, o: np.ndarray, rows: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    h2: np.ndarray, W: np.ndarray, b: np.ndarray, o: np.ndarray, rows: np.ndarray, grads: bool
+) -> tuple[float, np.ndarray, np.ndarray | None, dict[str, np.ndarray] | None]:
     """MSE of an identity readout at one row per sequence, in one call.
 
     ``h2 (N, H)`` hidden states of every (step, sequence) row, ``W (K, H)``, ``b (K,)``,
     ``o (B, K)`` targets in ``h2``'s dtype, ``rows (B,)`` the row of each sequence's target.
     ``L = 1/(2B) sum_b ||y_rows[b] - o_b||^2`` (``rnnlab.losses``). Returns ``(L, y (N, K),
-    dL/dh (N, H), {"W_hy", "b_y"})``; ``dL/dz`` is formed in float64 and rounded to the dtype
-    once, as ``rnnlab.losses.mse`` does.
+    dL/dh (N, H), {"W_hy", "b_y"})``, without the last two (None) unless ``grads``; ``dL/dz``
+    is formed in float64 and rounded to the dtype once, as ``rnnlab.losses.mse`` does.
     """
     N, H = h2.shape
     B, K = o.shape
     dt = h2.dtype
-    z, dh = np.empty((N, K), dt), np.empty((N, H), dt)
+    z = np.empty((N, K), dt)
+    # np.zeros: fresh zero pages, of which the kernel writes only the B target rows
+    dh = np.zeros((N, H) if grads else (0, H), dt)
     dW, db = np.empty((K, H), dt), np.empty(K, dt)
     value = _mse_last(
         _blas.USE_CBLAS, h2, W, b, o, rows, 1.0 / B, z, dh, dW, db,
-        np.empty((B, K), dt), np.empty((B, H), dt),
+        np.empty((B, K), dt), np.empty((B, H), dt), grads,
     )  # fmt: skip
+    if not grads:
+        return float(value), z, None, None
     return float(value), z, dh, {"W_hy": dW, "b_y": db}
