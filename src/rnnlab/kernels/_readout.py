@@ -119,7 +119,8 @@ def mse_last(
     ``o (B, K)`` targets in ``h2``'s dtype, ``rows (B,)`` the row of each sequence's target.
     ``L = 1/(2B) sum_b ||y_rows[b] - o_b||^2`` (``rnnlab.losses``). Returns ``(L, y (N, K),
     dL/dh (N, H), {"W_hy", "b_y"})``, without the last two (None) unless ``grads``; ``dL/dz``
-    is formed in float64 and rounded to the dtype once, as ``rnnlab.losses.mse`` does.
+    is formed in float64 and rounded to the dtype once, as ``rnnlab.losses.mse`` does (the
+    products and sums are not NumPy's calls: equal to the general route up to rounding).
     """
     N, H = h2.shape
     B, K = o.shape
