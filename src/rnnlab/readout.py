@@ -234,7 +234,8 @@ def _fused_readout_loss(
     K = readout.output_size
     W, b = readout.params["W_hy"], readout.params["b_y"]
     h2 = np.ascontiguousarray(h).reshape(T * B, H)  # (T*B, H)
-    if loss == "mse" and last is not None:
+    if loss == "mse" and last is not None and h.dtype == np.float32:
+        # float32 only: float64 keeps NumPy's products and their bits (the papers' tables)
         return _mse_last(h2, targets, last, W, b, (T, B, H, K), grads)
     z = h2 @ W.T  # (T*B, K)
     z += b
@@ -252,15 +253,15 @@ def _fused_readout_loss(
     if not grads:
         return value, None, None, y
     if last is None:
-        grads = {"W_hy": dz.T @ h2, "b_y": dz.sum(axis=0)}  # (K, H), (K,)
+        g = {"W_hy": dz.T @ h2, "b_y": dz.sum(axis=0)}  # (K, H), (K,)
         dh = (dz @ W).reshape(T, B, H)
-        return value, dh, grads, y
+        return value, dh, g, y
     rows = np.asarray(last) * B + np.arange(B)  # the (t, b) rows that carry a target
     dzr, hr = dz[rows], h2[rows]  # (B, K), (B, H)
-    grads = {"W_hy": dzr.T @ hr, "b_y": dzr.sum(axis=0)}
+    g = {"W_hy": dzr.T @ hr, "b_y": dzr.sum(axis=0)}
     dh = np.zeros((T * B, H), dtype=h.dtype)
     dh[rows] = dzr @ W
-    return value, dh.reshape(T, B, H), grads, y
+    return value, dh.reshape(T, B, H), g, y
 
 
 def _mse_last(h2, targets, last, W, b, shape, grads):

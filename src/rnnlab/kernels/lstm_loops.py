@@ -165,19 +165,21 @@ def run_backward(
         if not solo and not meet(flags, me, phase):  # every row of the chunk is in da
             return
         # The chunk's sums over (step, sequence) rows: whole calls on one thread or the other
-        # (a GEMM cut into row blocks may sum in another order). dW_hh, the largest where x
-        # needs no gradient, is two calls, one per half of the gate rows, on one thread as on
-        # two, so each thread has one of them and the bits do not depend on the split.
+        # (a GEMM cut into row blocks may sum in another order). On the packed route (where a
+        # split can run) dW_hh, the largest where x needs no gradient, is two calls, one per
+        # half of the gate rows, on one thread as on two, so each thread has one of them and
+        # the bits do not depend on the split; elsewhere (float64: the papers' tables) one call.
         rows = da[:n].reshape(n * B, GH)
         h2 = h[t0:t_end].reshape(n * B, H)  # h_{t-1} of each row
-        top = GH // 2
+        top = GH // 2 if pk[0].shape[0] > 0 else 0
         if solo or me == 0:
             gemm(cblas, False, False, rows, W_xh, 0.0, dx[t0:t_end].reshape(n * B, dx.shape[2]))
             for r in range(n * B):
                 db_h += rows[r]
             if peep:
                 _peephole_grads(gates, da, c, t0, t_end, H, og, oo, forget, dw_ic, dw_fc, dw_oc)
-            gemm(cblas, True, False, rows[:, :top], h2, 1.0, dW_hh[:top])
+            if top > 0:
+                gemm(cblas, True, False, rows[:, :top], h2, 1.0, dW_hh[:top])
         if solo or me == 1:
             x2 = x[t0:t_end].reshape(n * B, I)
             input_weight_grad(rows, x2, dW_xh, codes[t0 * B : t_end * B], dWxT, cblas)
