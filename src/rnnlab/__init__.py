@@ -56,6 +56,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "EncoderDecoder": ("rnnlab.model", "EncoderDecoder"),
     "Readout": ("rnnlab.readout", "Readout"),
     "readout_loss": ("rnnlab.readout", "readout_loss"),
+    "readout_value": ("rnnlab.readout", "readout_value"),
     # optimisers, schedules, clipping
     "SGD": ("rnnlab.optim", "SGD"),
     "Momentum": ("rnnlab.optim", "Momentum"),

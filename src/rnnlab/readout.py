@@ -184,8 +184,8 @@ def readout_value(
     last: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """:func:`readout_loss` without the backward (evaluation): ``(L, y (T, B, K))``, the same
-    values. An evaluation chunk of 512 sequences of the adding problem skipped a 14 MB
-    ``dL/dh`` this way."""
+    values. An evaluation chunk of 512 sequences of the adding problem skips a 14 MB ``dL/dh``
+    this way."""
     value, _, _, y = _readout_loss(readout, h, targets, loss, mask, last, grads=False)
     return value, y
 

@@ -5,9 +5,9 @@ NumPy's route (``rnnlab.losses.softmax_cross_entropy`` after ``Readout.forward``
 one-hot target array and runs log-softmax twice, exp, and the weighting as ~10 passes over the
 ``(T*B, K)`` logits with temporaries; here each row is read once and ``softmax(z)``, the loss
 and ``dL/dz`` are written in the same loop. Arithmetic in float64 whatever the logits' dtype.
-The last-step MSE (the adding problem's loss) touches only the B rows that carry a target; its
-NumPy route expanded targets and gradients to all T*B rows in about ten calls, 60-90 µs of a
-1.2 ms training step.
+The last-step MSE (the adding problem's loss, float32) touches only the B rows that carry a
+target; its NumPy route expanded targets and gradients to all T*B rows in about ten calls, about
+100 µs of a 1.3-1.6 ms training step (B=8, H=64, T=100).
 """
 
 from __future__ import annotations
