@@ -137,28 +137,26 @@ def thread_limits(threads: int) -> Iterator[bool]:
     """
     import sys
 
-    import numba
+    from .kernels._split import step_threads
 
-    old_numba = numba.get_num_threads()
-    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    torch = sys.modules.get("torch")
-    old_torch = torch.get_num_threads() if torch is not None else None
-    if torch is not None:
-        torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        limiter = None
-    else:
-        limiter = threadpool_limits(limits=threads, user_api="blas")
-    try:
-        yield limiter is not None
-    finally:
-        if limiter is not None:
-            limiter.restore_original_limits()
+    with step_threads(threads):
+        torch = sys.modules.get("torch")
+        old_torch = torch.get_num_threads() if torch is not None else None
         if torch is not None:
-            torch.set_num_threads(old_torch)
-        numba.set_num_threads(old_numba)
+            torch.set_num_threads(threads)
+        try:
+            from threadpoolctl import threadpool_limits
+        except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
+            limiter = None
+        else:
+            limiter = threadpool_limits(limits=threads, user_api="blas")
+        try:
+            yield limiter is not None
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
+            if torch is not None:
+                torch.set_num_threads(old_torch)
 
 
 def make_layer(point: Point, dtype: np.dtype) -> RecurrentLayer:

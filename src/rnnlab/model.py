@@ -215,7 +215,7 @@ class SequenceModel:
             dh = dh * scale
             rgrads = {k: g * scale for k, g in rgrads.items()}
         # x needs no gradient; dh is the readout's own (a pass over it checking for NaN cost
-        # 4% of a small LSTM's step: a NaN reaches the gradients, whose norm the trainer checks)
+        # about 2% of a small LSTM's step: a NaN reaches the gradients, whose norm is checked)
         _, _, lgrads = self.layer.backward(dh, lcache, need_dx=False, check=False)
         return value, {**lgrads, **rgrads}, s_T, y
 

@@ -262,7 +262,7 @@ class Adam(Optimizer):
         from .kernels._optim import adam_all
 
         t = self.t + 1
-        bc1, bc2 = 1.0 - self.beta1**t, 1.0 - self.beta2**t
+        bc1, bc2 = self._bias_corrections(t)
         step, sqrt_bc2 = lr / bc1, math.sqrt(bc2)
         bad = adam_all(*arrays, self.beta1, self.beta2, step, sqrt_bc2, self.eps)
         if bad >= 0:
@@ -270,10 +270,13 @@ class Adam(Optimizer):
         self.t = t
         return True
 
+    def _bias_corrections(self, t: int) -> tuple[float, float]:
+        """``(1 - beta1^t, 1 - beta2^t)``: the moments' bias corrections after ``t`` updates."""
+        return 1.0 - self.beta1**t, 1.0 - self.beta2**t
+
     def _update(self, p, g, lr, bufs):
         m, v = bufs["m"], bufs["v"]
-        bc1 = 1.0 - self.beta1**self.t
-        bc2 = 1.0 - self.beta2**self.t
+        bc1, bc2 = self._bias_corrections(self.t)
         m *= self.beta1
         m += (1.0 - self.beta1) * g
         v *= self.beta2

@@ -11,8 +11,10 @@ runs the same loops for sequences ``0..half``, thread 1 for ``half..B``. The seq
 batch do not interact, so the forward threads never wait for each other (each projects its own
 rows step by step, so that they are in its own cache). The backward threads meet twice per
 chunk: when every row of the chunk's gradients is written, and before the next chunk reuses
-the buffer; in between they share out the chunk's sums, each a whole call (``dx``, ``db_h``
-and the peepholes' on thread 0, ``dW_xh`` and ``dW_hh`` on thread 1).
+the buffer; in between they share out the chunk's sums, each a whole call (``dx``, ``db_h``,
+the peepholes' and the first half of ``dW_hh``'s gate rows on thread 0, ``dW_xh`` and the
+second half on thread 1; the one-thread kernel on this route makes the same two ``dW_hh``
+calls).
 
 The two give the same bits: one code for both, a product row is the same sum whatever the rows
 beside it (``kernels/_packed.py``), and every chunk sum is the same call
