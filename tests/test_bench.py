@@ -135,3 +135,17 @@ def test_training_steps_run_on_both_sides(cell, loss, target):
     w = bench_train.Workload("t", cell, B=2, H=4, T=3, I=5, K=5, loss=loss, target=target)
     r = bench_train.measure_step(w, np.dtype(np.float64), min_repeats=2, max_repeats=2)
     assert r.repeats == 2 and r.rnnlab_ms > 0 and r.torch_ms > 0
+
+
+def test_trainer_timing_counts_every_part_once(tmp_path):
+    from rnnlab.bench_trainer import format_trainer_row, time_trainer
+
+    settings = dict(length=20, hidden=8, eval_every=5, eval_size=64, screen_size=16)
+    bare = time_trainer("float32", 0, steps=20, background=False, **settings)
+    t = time_trainer("float32", 0, steps=20, background=False, run_folder=True, **settings)
+    assert bare.steps == t.steps == 20 and not bare.run_folder and t.run_folder
+    assert bare.checkpoints == bare.figure == 0.0 and t.checkpoints > 0.0 and t.figure > 0.0
+    # the parts are disjoint: together no more than the wall time
+    assert t.step + t.batches + t.evaluation + t.checkpoints + t.figure <= t.wall
+    assert t.evaluation >= 0.0 and 0.0 < t.outside_loop < t.outside < 1.0
+    assert "| written |" in format_trainer_row(t) and "| none |" in format_trainer_row(bare)

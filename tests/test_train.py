@@ -281,3 +281,27 @@ def test_screened_evaluation(monkeypatch, screen_passes, full_passes, sizes, sta
     cfg = TrainConfig(**{**TINY, "screen_size": 8, "eval_every": 1, "steps": 1})
     run = train(cfg, progress=False, log=lambda s: None)
     assert seen == sizes and run.status == status
+
+
+def test_metrics_text_kept_lines_match_a_fresh_format():
+    # a run's saves: rows appended, test columns filled later, rows dropped by a rewind, a NaN
+    # loss, an extra column, cells the CSV must quote; each text equals a fresh format
+    from rnnlab.training.runs import METRIC_COLUMNS, MetricsText, metrics_text
+
+    rng = np.random.default_rng(0)
+    kept, rows = MetricsText(), []
+    cols = METRIC_COLUMNS + ("note",)
+    for save in range(40):
+        for _ in range(int(rng.integers(0, 6))):
+            s = len(rows) + 1
+            loss = float("nan") if s % 17 == 0 else float(rng.random())
+            rows.append({"step": s, "sequences": 8 * s, "loss": loss, "test_size": None})
+        if rows and save % 3 == 0:
+            rows[int(rng.integers(len(rows)))].update(test_accuracy=0.5, test_size=256)
+        if rows and save % 7 == 6:
+            del rows[int(rng.integers(len(rows))) :]  # put back to an evaluation point
+        if rows and save % 5 == 4:
+            rows[-1]["note"] = 'a "quoted", two-line\ncell'
+        for columns in (METRIC_COLUMNS, cols) if save % 11 == 10 else (cols,):
+            assert kept.text(rows, columns) == metrics_text(rows, columns)
+    assert kept.text([], cols) == metrics_text([], cols)

@@ -5,7 +5,7 @@ import pytest
 from numba import njit
 
 from rnnlab.kernels._common import JIT
-from rnnlab.kernels._vmath import sigmoid, tanh
+from rnnlab.kernels._vmath import fma, sigmoid, tanh
 
 ULP = 4  # allowed relative error, in units of the dtype's eps (measured: at most 1.5)
 
@@ -58,3 +58,20 @@ def test_saturate_at_huge_arguments_and_keep_nan(dtype):
     np.testing.assert_array_equal(s[:8:2], [1, 1, 1, 1])
     assert np.all(s[1:8:2] < 1e-30)
     assert np.isnan(t[8]) and np.isnan(s[8])
+
+
+@njit(**{k: v for k, v in JIT.items() if k != "cache"})
+def _fma_loop(a, b, c, out):
+    for k in range(a.size):  # vectorised, as in the kernels, with a scalar tail
+        out[k] = fma(a[k], b[k], c[k])
+
+
+@pytest.mark.parametrize("dtype,bits", [(np.float64, 30), (np.float32, 13)])
+def test_fma_rounds_once(dtype, bits):
+    # (1 + e)(1 - e) - 1 = -e^2 exactly; rounding the product first gives 0
+    e = dtype(2.0**-bits)
+    a, b, c = (np.full(37, v, dtype) for v in (1 + e, 1 - e, -1))
+    out = np.empty_like(a)
+    _fma_loop(a, b, c, out)
+    assert np.all(out == -(e * e)) and out.dtype == dtype
+    assert np.all(a * b + c == 0)  # what an unfused a * b + c gives

@@ -285,8 +285,14 @@ def run_cli(
         rows = []
         echo(TRAINER_HEADER)
         for name in dtypes:
-            for background in (False, True):
-                t = time_trainer(name, seed=0, steps=200 if quick else None, background=background)
+            for background, folder in ((False, False), (True, False), (True, True)):
+                t = time_trainer(
+                    name,
+                    seed=0,
+                    steps=200 if quick else None,
+                    background=background,
+                    run_folder=folder,
+                )
                 rows.append(t)
                 echo(format_trainer_row(t))
         loads = "; ".join(t.loadavg for t in rows)
@@ -298,9 +304,13 @@ def run_cli(
             "The trainer's defaults (one BLAS thread, evaluation every 50 steps: a screen of 256 "
             "fresh sequences, then the full 2,560 when the screen is all correct), with the "
             "evaluations in line and on a second thread (the default with two or more cores; the "
-            "same verdicts). "
+            "same verdicts); the last row of each dtype also writes the run folder as "
+            "`rnnlab train --out` does (a checkpoint and `metrics.csv` at every evaluation, "
+            "`loss-curve.png` at the end; no progress bar). "
             '"outside steps" is the share of the wall time not spent in the training steps '
-            "(evaluation on the training thread, drawing batches, metric rows).",
+            "(evaluation on the training thread, drawing batches, metric rows, checkpoints, the "
+            'figure, steps trained past the solving evaluation); "figure aside" leaves out '
+            "the one figure drawn at the end (matplotlib's import included), a cost per run.",
             "",
             TRAINER_HEADER,
             *(format_trainer_row(t) for t in rows),

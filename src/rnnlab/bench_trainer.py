@@ -6,10 +6,14 @@ separately; what is not in the steps is the trainer's overhead. With evaluations
 thread, "evaluation" is the time the training thread spends on them (copying the state, waiting
 for a result the loop needs), not the worker's time, and the steps trained past the step whose
 evaluation ended the run (dropped when the run returns to it) count as overhead, not as steps.
+With ``run_folder=True`` the run also writes what ``rnnlab train --out`` writes (the callbacks
+of :func:`rnnlab.train`: a checkpoint and ``metrics.csv`` at every evaluation, the loss curve at
+the end), into a temporary folder; the progress bar is left out (it draws on the terminal).
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +37,20 @@ class TrainerTiming:
     background: bool = False  # evaluations on a second thread
     dropped: int = 0  # steps trained past the evaluation that ended the run
     loadavg: str = ""
+    run_folder: bool = False  # writing the run folder as `rnnlab train --out` does
+    checkpoints: float = 0.0  # writing checkpoints and metrics.csv (not in "evaluation")
+    figure: float = 0.0  # drawing loss-curve.png at the end (matplotlib's import included)
 
     @property
     def outside(self) -> float:
         """Share of the wall time spent outside the training steps."""
         return 1.0 - self.step / self.wall
+
+    @property
+    def outside_loop(self) -> float:
+        """:attr:`outside` without the one figure drawn at the end (a cost per run, not per
+        step)."""
+        return 1.0 - self.step / (self.wall - self.figure)
 
 
 def time_trainer(
@@ -45,30 +58,51 @@ def time_trainer(
     seed: int = 0,
     steps: int | None = None,
     background: bool | None = None,
+    run_folder: bool = False,
     **settings: object,
 ) -> TrainerTiming:
     """Run the adding problem (T=100) with the trainer's defaults and time its parts.
 
     ``steps=None`` trains until solved (or the default budget); ``background`` as
-    :class:`rnnlab.training.Trainer` takes it; ``settings`` override fields of
+    :class:`rnnlab.training.Trainer` takes it; ``run_folder``: write the run folder as
+    ``rnnlab train --out`` does (module docstring); ``settings`` override fields of
     :class:`rnnlab.training.TrainConfig` (e.g. ``eval_every``).
     """
+    with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
+        return _time_trainer(dtype, seed, steps, background, tmp if run_folder else None, settings)
+
+
+def _time_trainer(
+    dtype: str,
+    seed: int,
+    steps: int | None,
+    background: bool | None,
+    out: str | None,
+    settings: dict[str, object],
+) -> TrainerTiming:
     from .training import TrainConfig
     from .training.build import build_model
+    from .training.callbacks import Checkpointer, LossCurve, default_callbacks
     from .training.config import make_source, resolve_config
+    from .training.runs import RunFolder
     from .training.trainer import Trainer
 
-    spent = {"step": 0.0, "batches": 0.0, "evaluation": 0.0}
-    runs = {"step": 0, "batches": 0, "evaluation": 0}
+    keys = ("step", "batches", "evaluation", "checkpoints", "figure")
+    spent, runs = dict.fromkeys(keys, 0.0), dict.fromkeys(keys, 0)
 
-    def timed(method: Callable, key: str) -> Callable:
+    def timed(method: Callable, key: str, within: str | None = None) -> Callable:
+        # ``within``: a part timed inside another (a checkpoint written at an evaluation),
+        # taken out of that one's time so that every second counts once
         def wrapper(*args: object, **kw: object):
             t0 = time.perf_counter()
             try:
                 return method(*args, **kw)
             finally:
-                spent[key] += time.perf_counter() - t0
+                dt = time.perf_counter() - t0
+                spent[key] += dt
                 runs[key] += 1
+                if within is not None:
+                    spent[within] -= dt
 
         return wrapper
 
@@ -77,11 +111,22 @@ def time_trainer(
         setattr(c, k, v)
     source = make_source(c)
     c = resolve_config(c, source)
-    trainer = Trainer(c, source, build_model(c, source), background=background)
+    folder = RunFolder(out) if out is not None else None
+    cbs = default_callbacks(folder, False, c.patience) if folder is not None else []
+    trainer = Trainer(c, source, build_model(c, source), callbacks=cbs, background=background)
     trainer.gradient_step = timed(trainer.gradient_step, "step")  # type: ignore[method-assign]
     trainer.next_batch = timed(trainer.next_batch, "batches")  # type: ignore[method-assign]
     for name in ("evaluation_point", "collect_evaluation", "_final_evaluation"):
         setattr(trainer, name, timed(getattr(trainer, name), "evaluation"))
+    for cb in cbs:
+        if isinstance(cb, Checkpointer):
+            cb.on_evaluate = timed(cb.on_evaluate, "checkpoints", "evaluation")  # type: ignore
+            cb.on_start = timed(cb.on_start, "checkpoints")  # type: ignore[method-assign]
+            cb.on_end = timed(cb.on_end, "checkpoints")  # type: ignore[method-assign]
+        elif isinstance(cb, LossCurve):
+            cb.on_end = timed(cb.on_end, "figure")  # type: ignore[method-assign]
+    if folder is not None:
+        trainer.config_sha256 = folder.start(c)
     load = loadavg()
     t0 = time.perf_counter()
     status = trainer.fit()
@@ -100,21 +145,27 @@ def time_trainer(
         trainer.background,
         runs["step"] - trainer.step,
         f"{load} -> {loadavg()}",
+        folder is not None,
+        spent["checkpoints"],
+        spent["figure"],
     )
 
 
 TRAINER_HEADER = (
-    "| dtype | evaluation | seed | status | steps | sequences | wall s | in steps s | batches s | "
-    "evaluation s | dropped steps | outside steps | steps/s (train) | steps/s (bare step) |\n"
-    "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "| dtype | evaluation | run folder | seed | status | steps | sequences | wall s | in steps s "
+    "| batches s | evaluation s | checkpoints s | figure s | dropped steps | outside steps "
+    "| outside steps, figure aside | steps/s (train) | steps/s (bare step) |\n"
+    "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 )
 
 
 def format_trainer_row(t: TrainerTiming) -> str:
     """One row of the trainer-overhead table."""
     return (
-        f"| {t.dtype} | {'background' if t.background else 'in line'} | {t.seed} | {t.status} "
+        f"| {t.dtype} | {'background' if t.background else 'in line'} "
+        f"| {'written' if t.run_folder else 'none'} | {t.seed} | {t.status} "
         f"| {t.steps:,} | {t.sequences:,} | {t.wall:.1f} | {t.step:.1f} | {t.batches:.2f} "
-        f"| {t.evaluation:.2f} | {t.dropped} | {100 * t.outside:.1f} % "
+        f"| {t.evaluation:.2f} | {t.checkpoints:.2f} | {t.figure:.2f} | {t.dropped} "
+        f"| {100 * t.outside:.1f} % | {100 * t.outside_loop:.1f} % "
         f"| {t.steps / t.wall:.0f} | {t.steps / t.step:.0f} |"
     )

@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 _JIT = dict(cache=True, inline="always", error_model="numpy")
@@ -60,6 +62,24 @@ def _bits_to_float(typingctx, bits):
         return builder.bitcast(args[0], context.get_value_type(out))
 
     return out(bits), codegen
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """``a * b + c`` rounded once (LLVM's ``llvm.fma``, vectorisable), for float32 or float64
+    operands of one type. Where a kernel must keep the bits of a fused expression whose code
+    around it changes: the compiler's own fusing of ``a * b + c * d`` picks one product by
+    the shape of the code."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ty = context.get_value_type(signature.return_type)
+        name = "llvm.fma.f32" if signature.return_type == types.float32 else "llvm.fma.f64"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ty, [ty] * 3), name)
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
 
 
 @njit(**_JIT)

@@ -27,7 +27,7 @@ from ._input import (
 )
 from ._packed import forward_recurrent, packed_buffers, step_product
 from ._split import split_failed, split_point
-from ._vmath import sigmoid, tanh
+from .lstm_gates import cell_rows
 
 # the peephole weights, in the order the kernels take them (empty arrays without peepholes)
 PEEPHOLES = ("w_ic", "w_fc", "w_oc")
@@ -37,43 +37,13 @@ PEEPHOLES = ("w_ic", "w_fc", "w_oc")
 def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt, pk):
     # _forward without the cache: each step's pre-activations go to one (B, G*H) buffer and the
     # cell state alternates between two (B, H) rows, so the gate loops stay in cache. The same
-    # products and arithmetic in the same order, so the same h bits.
+    # products and arithmetic (lstm_gates.cell_rows) in the same order, so the same h bits.
     T, B, I = x.shape
-    H = h.shape[2]
-    oi, of = 0, H
-    og = 2 * H if forget else H
-    oo = og + H
-    bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
     for t in range(T):
         gemm(cblas, False, not wt, x[t], W_xh, 0.0, a)  # W_xh x_t
         step_product(cblas, h[t], W_hh, not wt, 1.0, a, pk)  # += W_hh h_{t-1}
-        for b in range(B):
-            r = a[b]
-            cp, cn, hn = c2[t % 2, b], c2[(t + 1) % 2, b], h[t + 1, b]
-            ai, af, ag, ao = r[oi : oi + H], r[of : of + H], r[og : og + H], r[oo : oo + H]
-            if peep:
-                for j in range(H):
-                    ai[j] += w_ic[j] * cp[j]
-                if forget:
-                    for j in range(H):
-                        af[j] += w_fc[j] * cp[j]
-            if forget:
-                for j in range(H):
-                    i = sigmoid(ai[j] + bi[j])
-                    f = sigmoid(af[j] + bf[j])
-                    g = tanh(ag[j] + bg[j])
-                    cn[j] = f * cp[j] + i * g
-            else:
-                for j in range(H):
-                    i = sigmoid(ai[j] + bi[j])
-                    g = tanh(ag[j] + bg[j])
-                    cn[j] = cp[j] + i * g
-            if peep:
-                for j in range(H):
-                    ao[j] += w_oc[j] * cn[j]
-            for j in range(H):
-                o = sigmoid(ao[j] + bo[j])
-                hn[j] = o * tanh(cn[j])
+        cp, cn = c2[t % 2], c2[(t + 1) % 2]  # c_{t-1}, c_t
+        cell_rows(a, cp, cn, h[t + 1], 0, B, b_h, w_ic, w_fc, w_oc, forget, peep)  # (gates in a)
 
 
 def supports(cell) -> bool:

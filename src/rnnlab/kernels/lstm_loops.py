@@ -2,9 +2,10 @@
 
 One thread: :func:`run_forward` projects every step's input in one GEMM into ``gates``, then
 per step adds ``W_hh h_{t-1}`` (one product for the batch: packed panels or BLAS,
-``kernels/_packed.py``) and runs the fused, vectorised gate arithmetic; :func:`run_backward`
-forms per step the pre-activation gradients and ``dL/dh_{t-1}`` (one product), and every chunk
-of steps folds them into ``dx``, ``dW_xh``, ``dW_hh`` and ``db_h`` with whole GEMMs.
+``kernels/_packed.py``) and runs the fused, vectorised gate arithmetic
+(``kernels/lstm_gates.py``); :func:`run_backward` forms per step the pre-activation gradients
+and ``dL/dh_{t-1}`` (one product), and every chunk of steps folds them into ``dx``, ``dW_xh``,
+``dW_hh`` and ``db_h`` with whole GEMMs.
 
 Two threads (:func:`forward_two`, :func:`backward_two`; when: ``kernels/_split.py``): thread 0
 runs the same loops for sequences ``0..half``, thread 1 for ``half..B``. The sequences of a
@@ -31,7 +32,8 @@ from ._common import JIT
 from ._input import input_weight_grad, project_input
 from ._packed import row_buffers, step_product
 from ._sync import ERROR, meet, start_together
-from ._vmath import sigmoid, tanh
+from ._vmath import tanh
+from .lstm_gates import cell_rows
 
 _PAR = dict(JIT, parallel=True)
 
@@ -44,13 +46,6 @@ def run_forward(
     """The forward time loop for sequences ``b0..b1`` (all of them: one thread). Arguments as
     ``kernels/lstm.py`` prepares them; ``pk``: this thread's panels (:func:`thread_panels`)."""
     T, B, I = x.shape
-    H = h.shape[2]
-    oi, of = 0, H
-    og = 2 * H if forget else H
-    oo = og + H
-    # Zero-based views of the gate blocks: an offset index such as a[og + j] carries Numba's
-    # negative-index check, which keeps LLVM from vectorising the loop (3x).
-    bi, bf, bg, bo = b_h[oi : oi + H], b_h[of : of + H], b_h[og : og + H], b_h[oo : oo + H]
     whole = b0 == 0 and b1 == B
     if whole:  # one thread: every step's input projection in one GEMM, written into gates
         R, GH = T * B, gates.shape[2]
@@ -65,38 +60,7 @@ def run_forward(
             step_product(cblas, h[t], W_hh, not wt, 1.0, gates[t], pk)  # += W_hh h_{t-1}
         else:
             step_product(cblas, h[t, b0:b1], W_hh, not wt, 1.0, gates[t, b0:b1], pk)
-        for b in range(b0, b1):
-            a = gates[t, b]  # (GH,) pre-activations, overwritten with the gate values
-            cp, cn, hn = c[t, b], c[t + 1, b], h[t + 1, b]
-            ai, af, ag, ao = a[oi : oi + H], a[of : of + H], a[og : og + H], a[oo : oo + H]
-            # the bias is added inside the gate loops: a separate pass over the row cost a
-            # read and a write of the whole (B, GH) block per step
-            if peep:
-                for j in range(H):
-                    ai[j] += w_ic[j] * cp[j]
-                if forget:
-                    for j in range(H):
-                        af[j] += w_fc[j] * cp[j]
-            if forget:
-                for j in range(H):
-                    i = sigmoid(ai[j] + bi[j])
-                    f = sigmoid(af[j] + bf[j])
-                    g = tanh(ag[j] + bg[j])
-                    ai[j], af[j], ag[j] = i, f, g
-                    cn[j] = f * cp[j] + i * g
-            else:
-                for j in range(H):
-                    i = sigmoid(ai[j] + bi[j])
-                    g = tanh(ag[j] + bg[j])
-                    ai[j], ag[j] = i, g
-                    cn[j] = cp[j] + i * g  # the 1997 CEC
-            if peep:
-                for j in range(H):
-                    ao[j] += w_oc[j] * cn[j]
-            for j in range(H):
-                o = sigmoid(ao[j] + bo[j])
-                ao[j] = o
-                hn[j] = o * tanh(cn[j])
+        cell_rows(gates[t], c[t], c[t + 1], h[t + 1], b0, b1, b_h, w_ic, w_fc, w_oc, forget, peep)
 
 
 @njit(**JIT)
