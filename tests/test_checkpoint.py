@@ -101,3 +101,38 @@ def test_bad_params(tmp_path):
     with pytest.raises(TypeError, match="params"):
         ckpt.save_checkpoint(tmp_path / "m.safetensors", {"a": [1, 2]})
     assert not any(tmp_path.iterdir())
+
+
+def test_ordered_writer_keeps_order_bounds_its_queue_and_raises_failures(tmp_path, monkeypatch):
+    import threading
+
+    from rnnlab._files import OrderedWriter
+
+    gate, order, real = threading.Event(), [], os.replace
+
+    def slow(src, dst):  # the first write waits until the test lets it go
+        gate.wait(5)
+        order.append(os.path.basename(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", slow)
+    w = OrderedWriter(depth=2)
+    w.write((tmp_path / "m.csv", b"1"), (tmp_path / "m.bin", b"1"))
+    w.write((tmp_path / "m.csv", b"2"), (tmp_path / "m.bin", b"2"))
+    assert order == [] and len(w._pending) == 2  # handed over, not written yet
+    threading.Timer(0.2, gate.set).start()
+    w.write((tmp_path / "m.csv", b"3"), (tmp_path / "m.bin", b"3"))  # waits for the first
+    assert len(w._pending) <= 2
+    w.flush()
+    assert order == ["m.csv", "m.bin"] * 3 and (tmp_path / "m.bin").read_bytes() == b"3"
+    assert w._pool is None  # the thread ends with the flush
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    w.write((tmp_path / "m.bin", b"4"))
+    with pytest.raises(OSError, match="disk full"):
+        w.flush()
+    assert (tmp_path / "m.bin").read_bytes() == b"3" and w._pool is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "m.csv"]  # no temporaries

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 TMP_SUFFIX = ".tmp"
@@ -44,6 +46,59 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         os.unlink(tmp)
         raise
     _replace_or_clean(tmp, path)
+
+
+class OrderedWriter:
+    """Atomic writes on one background thread, in the order they were handed over.
+
+    Why: a training run saves its folder at every evaluation, and each atomic write waits for
+    the disk (``fsync``, the rename): about 2 ms of a 3 ms save here, far more on a network
+    file system. The caller hands over the bytes and goes on. The writes keep their order, so
+    at any instant the files are what writing them one after the other would have left at some
+    earlier instant (a checkpoint is never ahead of the metrics written before it). At most
+    ``depth`` handovers wait; :meth:`flush` waits for all of them and ends the thread. A failed
+    write raises in the caller, at the next handover or flush.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> w = OrderedWriter()
+        >>> w.write((folder / "a.txt", b"first"), (folder / "b.txt", b"second"))
+        >>> w.flush()
+        >>> (folder / "b.txt").read_bytes()
+        b'second'
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self.depth = depth
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
+
+    def write(self, *files: tuple[str | os.PathLike, bytes]) -> None:
+        """Write each ``(path, data)`` atomically, in order, after every earlier write."""
+        self._collect(self.depth - 1)  # bound the queue; raise an earlier failure here
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="rnnlab-writer")
+        self._pending.append(self._pool.submit(_write_all, files))
+
+    def flush(self) -> None:
+        """Wait until every write is done (raising the first failure) and end the thread."""
+        try:
+            self._collect(0)
+        finally:
+            if self._pool is not None and not self._pending:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _collect(self, keep: int) -> None:
+        # wait for the oldest writes until at most ``keep`` are pending; drop finished ones
+        while self._pending and (len(self._pending) > keep or self._pending[0].done()):
+            self._pending.popleft().result()
+
+
+def _write_all(files: tuple[tuple[str | os.PathLike, bytes], ...]) -> None:
+    for path, data in files:
+        atomic_write_bytes(path, data)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -89,6 +89,16 @@ def save_checkpoint(
     Tensor names are ``params/<name>``, ``optim/<path>`` and ``extra/<path>``; non-array entries
     and the metadata travel as JSON in the safetensors header.
     """
+    atomic_write_bytes(path, checkpoint_bytes(params, optimizer_state, metadata, extra))
+
+
+def checkpoint_bytes(
+    params: dict[str, np.ndarray],
+    optimizer_state: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    """The file :func:`save_checkpoint` writes, as bytes (a copy: the arrays may change after)."""
     if not isinstance(params, dict) or not params:
         raise TypeError(f"params: expected a non-empty dict of arrays, got {type(params).__name__}")
     arrays: dict[str, np.ndarray] = {}
@@ -114,8 +124,7 @@ def save_checkpoint(
         text = json.dumps(header, allow_nan=True)
     except TypeError as exc:
         raise TypeError(f"metadata: expected JSON-serialisable values ({exc})") from None
-    data = _st_save(arrays, metadata={_META_KEY: text})
-    atomic_write_bytes(path, data)
+    return _st_save(arrays, metadata={_META_KEY: text})
 
 
 @dataclass

@@ -56,7 +56,8 @@ class Checkpointer(Callback):
     """Write the run folder: a step-0 checkpoint, one at every evaluation, one at the end.
 
     Each save writes ``metrics.csv`` first and ``model.safetensors`` after it (see
-    :mod:`rnnlab.training.runs`), both atomically.
+    :mod:`rnnlab.training.runs`), both atomically, on a background thread; the run's end waits
+    for them.
     """
 
     def __init__(self, folder: RunFolder) -> None:
@@ -73,6 +74,7 @@ class Checkpointer(Callback):
     def on_end(self, trainer: Trainer) -> None:
         if trainer.status != "diverged":  # a diverged run keeps its last finite checkpoint
             self.save(trainer, "running" if trainer.status == "interrupted" else trainer.status)
+        self.folder.flush()  # the run ends with its files on disk
 
     def save(self, trainer: Trainer, status: str) -> None:
         self.folder.save(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import checkpoint as ckpt
-from .._files import atomic_write_text, remove_orphans
+from .._files import OrderedWriter, remove_orphans
 from ..model import SequenceModel
 from .build import build_model
 from .config import TrainConfig, file_sha256, read_config
@@ -148,6 +148,7 @@ class RunFolder:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._metrics = MetricsText()  # the CSV lines of the rows saved so far
+        self._writer = OrderedWriter()  # the saves' files, written in order in the background
 
     def start(self, config: TrainConfig) -> str:
         """Create the folder, remove the old run files (``--force``), write ``config.toml``;
@@ -179,11 +180,20 @@ class RunFolder:
         columns: tuple[str, ...] = METRIC_COLUMNS,
         extra: dict[str, Any] | None = None,
     ) -> None:
-        """Write ``metrics.csv``, then ``model.safetensors`` (see the module docstring)."""
-        atomic_write_text(self.path / ckpt.METRICS_FILE, self._metrics.text(rows, columns))
-        ckpt.save_checkpoint(
-            self.path / ckpt.MODEL_FILE, model.params, optimizer_state, metadata, extra
+        """Write ``metrics.csv``, then ``model.safetensors`` (see the module docstring).
+
+        The files are made here and written on a background thread in the order of the saves
+        (:class:`rnnlab._files.OrderedWriter`); :meth:`flush` waits until they are on disk.
+        """
+        text = self._metrics.text(rows, columns).encode("utf-8")
+        data = ckpt.checkpoint_bytes(model.params, optimizer_state, metadata, extra)
+        self._writer.write(
+            (self.path / ckpt.METRICS_FILE, text), (self.path / ckpt.MODEL_FILE, data)
         )
+
+    def flush(self) -> None:
+        """Wait until every save is on disk (a failed write raises here)."""
+        self._writer.flush()
 
     @property
     def metrics_path(self) -> Path:
