@@ -15,7 +15,8 @@ and ``a`` is overwritten with the gate values i, f, g, o (the backward pass read
 
 Why two functions and a call per step: with and without a forget gate the loops differ, and a
 branch between two loops inside the kernels' row loop made the arithmetic 1.3-1.4x slower
-(``benchmarks/NOTES.md``); each function here is compiled on its own. The fused
+(``benchmarks/NOTES.md``); each function here is compiled on its own. Their output-gate lines
+are the same; an inlined helper for them made the forward 1.1-1.2x slower. The fused
 multiply-adds of ``c_t`` are written out (``_vmath.fma``) as the ones the compiler had chosen
 before, so the bits stay those of the earlier kernels: its own choice between the two
 products of ``f c + i g`` changes with the shape of the code around it.
