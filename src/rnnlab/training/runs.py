@@ -99,9 +99,12 @@ class MetricsText:
             self._columns, self._rows, self._lines = tuple(columns), [], []
         kept, lines = self._rows, self._lines
         del kept[len(rows) :], lines[len(rows) :]
+        # the usual save: the kept rows unchanged, new ones after them (one comparison in C)
+        start = len(kept) if rows[: len(kept)] == kept else 0
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
-        for i, r in enumerate(rows):
+        for i in range(start, len(rows)):
+            r = rows[i]
             if i < len(kept) and r == kept[i]:
                 continue
             buf.seek(0)
