@@ -8,7 +8,7 @@ import math
 import numbers
 from collections.abc import Callable
 
-from ._validate import check_positive_float, check_positive_int
+from ._validate import check_choice, check_positive_float, check_positive_int
 
 Schedule = Callable[[int], float]
 
@@ -89,6 +89,5 @@ SCHEDULES = {
 
 def make_schedule(name: str, lr: float, **kw: object) -> Schedule:
     """A schedule by name (``constant``, ``step``, ``exponential``, ``cosine``)."""
-    if not isinstance(name, str) or name not in SCHEDULES:
-        raise ValueError(f"schedule: expected one of {', '.join(SCHEDULES)}; got {name!r}")
-    return SCHEDULES[name](lr, **kw)  # type: ignore[arg-type]
+    cls = SCHEDULES[check_choice("schedule", name, tuple(SCHEDULES))]
+    return cls(lr, **kw)  # type: ignore[arg-type]

@@ -35,9 +35,10 @@ PEEPHOLES = ("w_ic", "w_fc", "w_oc")
 
 @njit(**JIT)
 def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt, pk):
-    # _forward without the cache: each step's pre-activations go to one (B, G*H) buffer and the
-    # cell state alternates between two (B, H) rows, so the gate loops stay in cache. The same
-    # products and arithmetic (lstm_gates.cell_rows) in the same order, so the same h bits.
+    # lstm_loops.run_forward without the cache: each step's pre-activations go to one
+    # (B, G*H) buffer and the cell state alternates between two (B, H) rows, so the gate loops
+    # stay in cache. The same products and arithmetic (lstm_gates.cell_rows) in the same order,
+    # so the same h bits.
     T, B, I = x.shape
     for t in range(T):
         gemm(cblas, False, not wt, x[t], W_xh, 0.0, a)  # W_xh x_t
