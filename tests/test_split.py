@@ -15,6 +15,7 @@ from cases import cell_cases
 from rnnlab._cores import usable_cores
 from rnnlab.data import TaskSource
 from rnnlab.kernels import _common, _split
+from rnnlab.kernels._packed import MAX_ROWS
 from rnnlab.training import TrainConfig, train
 
 TWO = (
@@ -65,7 +66,13 @@ def _split_and_one_thread(monkeypatch, B, H, **kw):
 @pytest.mark.parametrize("case", LSTMS)
 @pytest.mark.parametrize(
     "B,H,T,I,one_hot",
-    [(4, 16, 5, 3, False), (5, 32, 9, 7, True), (8, 64, 30, 2, False), (13, 48, 7, 11, True)],
+    [
+        (4, 16, 5, 3, False),
+        (5, 32, 9, 7, True),
+        (8, 64, 30, 2, False),
+        (13, 48, 7, 11, True),
+        (MAX_ROWS - 1, 32, 6, 5, False),  # the largest halves (several row tiles each)
+    ],
 )
 def test_two_threads_give_the_one_thread_bits(case, B, H, T, I, one_hot, monkeypatch):
     """Odd batches, one-hot inputs (gather and scatter), several backward chunks (the last one
@@ -98,7 +105,8 @@ def test_route_rule(monkeypatch):
         assert _split.split_point(8, 64, np.float64) == 0  # float64 keeps OpenBLAS's bits
         assert _split.split_point(3, 64, f32) == 0  # fewer than two sequences a thread
         assert _split.split_point(8, 40, f32) == 0  # a row that is not whole cache lines
-        assert _split.split_point(33, 64, f32) == 0  # past the packed route's rows
+        assert _split.split_point(MAX_ROWS + 1, 64, f32) == 0  # past the packed route's rows
+        assert _split.split_point(MAX_ROWS, 64, f32) == (MAX_ROWS // 2 if TWO else 0)
         assert _split.split_point(8, 64, f32) == (4 if TWO else 0)
         assert _split.split_point(9, 64, f32) == (4 if TWO else 0)
         _split.lend_second_core()

@@ -167,7 +167,7 @@ _BUDGET = {"steps", "max_sequences", "time_budget", "out"}  # what --resume may 
     type=click.IntRange(min=1),
     default=None,
     help="The most threads a training step may use (the same results with any number).  "
-    "[all cores: a float32 LSTM step on 4-32 sequences runs on two]",
+    "[all cores: a float32 LSTM step on 4-64 sequences runs on two]",
 )
 @click.option(
     "--text",

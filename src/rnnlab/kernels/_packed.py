@@ -48,7 +48,7 @@ VECTOR_BITS = _vector_bits()
 MR = 8 if VECTOR_BITS == 512 else 6  # rows of the register tile
 NV = 2  # vectors per tile row: NR = NV * lanes columns
 KC = 256  # k block: a panel's KC x NR block stays in L1 while the row tiles pass over it
-MAX_ROWS = 32  # the packed products serve float32 batches of 2..MAX_ROWS rows (use_packed)
+MAX_ROWS = 64  # the packed products serve float32 batches of 2..MAX_ROWS rows (use_packed)
 
 _I64, _I32 = ir.IntType(64), ir.IntType(32)
 
@@ -65,9 +65,11 @@ def use_packed(batch: int, dtype: np.dtype, threads: int | None = None) -> bool:
     default), never a timing: float32, one BLAS thread (what the trainer runs on) and 2..MAX_ROWS
     rows. float64 keeps OpenBLAS's products, so float64 runs (the papers' reproductions, the
     tables measured in float64) keep their bits. One row stays a GEMV (memory-bound either
-    way). With two BLAS threads OpenBLAS's own split was as fast or faster, and above
-    ``MAX_ROWS`` rows its packing is amortised (``benchmarks/NOTES.md``). The two routes differ
-    only in rounding (both are held to the reference loop).
+    way). With two BLAS threads OpenBLAS's own split was as fast or faster. At one thread the
+    packed route was 4-8 % faster at 64 rows and at par at 96-128, where OpenBLAS's packing is
+    amortised (``benchmarks/NOTES.md``); the bound also caps the trainer's two-thread split
+    (:mod:`._split`), whose halves are packed products. The two routes differ only in rounding
+    (both are held to the reference loop).
     """
     if np.dtype(dtype) != np.float32 or not 2 <= batch <= MAX_ROWS:
         return False

@@ -10,12 +10,12 @@ the hidden units, measured first, had to meet at every step and were slower
 (``kernels/_sync.py``, about 0.14 µs).
 
 A fixed rule, never a timing (:func:`split_point`): the packed route's conditions (float32, one
-BLAS thread, at most 32 rows), at least two sequences per thread, rows of whole cache lines
-(H a multiple of 16), two or more threads in Numba's team for the calling thread (``train(
-threads=...)``, :func:`step_threads`) and two usable cores, an OpenMP or TBB thread layer, the
-second core not lent out (:func:`lend_second_core`: the trainer's background evaluation runs
-there), and not a child process forked after the threads started (GNU OpenMP ends such a
-child at its first parallel region). The split gives the same bits as one thread
+BLAS thread, at most ``_packed.MAX_ROWS`` rows), at least two sequences per thread, rows of
+whole cache lines (H a multiple of 16), two or more threads in Numba's team for the calling
+thread (``train(threads=...)``, :func:`step_threads`) and two usable cores, an OpenMP or TBB
+thread layer, the second core not lent out (:func:`lend_second_core`: the trainer's background
+evaluation runs there), and not a child process forked after the threads started (GNU OpenMP
+ends such a child at its first parallel region). The split gives the same bits as one thread
 (``tests/test_split.py``), so the rule decides speed only, never a result.
 """
 
