@@ -199,6 +199,42 @@ def test_fused_adam_is_bit_identical_to_numpy(dtype, rng, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_adam_flushes_subnormal_moments_and_moves_no_weight_differently(dtype, rng, monkeypatch):
+    """Moments that decayed below the normal range (and their next values) are zeros on the
+    one-call path on x86-64 (kernels/_fpenv.py: arithmetic on them is ~100x slower there);
+    every weight keeps NumPy's bits, the normal moments too, and the caller's arithmetic keeps
+    its subnormals afterwards."""
+    import rnnlab.optim as optim
+    from rnnlab.kernels._fpenv import X86
+
+    tiny = np.finfo(dtype).tiny
+    start = {"W": rng.standard_normal((40, 30)).astype(dtype)}
+    first = {"W": rng.standard_normal((40, 30)).astype(dtype)}
+    later = {"W": first["W"].copy()}
+    later["W"][:20] = 0  # these rows' gradients stopped: their moments only decay
+    runs = {}
+    for fused in (True, False):
+        monkeypatch.setattr(optim, "FUSED", fused)
+        params = {k: a.copy() for k, a in start.items()}
+        opt = optim.Adam(lr=1e-2)
+        opt.step(params, first)
+        state = opt.state_dict()
+        for name in ("m.W", "v.W"):  # the stopped rows' moments, decayed to subnormals
+            state[name][:20] = (tiny * rng.uniform(0.01, 0.99, (20, 30))).astype(dtype)
+        opt.load_state_dict(state)
+        for _ in range(3):
+            opt.step(params, {k: a.copy() for k, a in later.items()})
+        runs[fused] = (params["W"], opt.state_dict())
+    np.testing.assert_array_equal(runs[True][0], runs[False][0])  # every weight's bits
+    for name in ("m.W", "v.W"):
+        fused, numpy_ = runs[True][1][name], runs[False][1][name]
+        assert np.all((numpy_[:20] != 0) & (np.abs(numpy_[:20]) < tiny))  # NumPy's subnormals
+        expect = np.where(np.abs(numpy_) < tiny, 0, numpy_) if X86 else numpy_
+        np.testing.assert_array_equal(fused, expect)
+    assert dtype(tiny) * dtype(0.5) != 0  # the caller's control word is back
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_gradient_stops_adam_before_any_change(dtype, bad, rng):
     """On the one-call path too, a NaN/inf anywhere raises naming the array, and no parameter,

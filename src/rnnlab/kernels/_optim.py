@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._fpenv import flush_subnormals, restore_fpenv
+
 # No fastmath at all: a contracted a * b + c would round once where NumPy rounds twice.
 _JIT = dict(cache=True, error_model="numpy", nogil=True)
 
@@ -52,6 +54,9 @@ def _adam_all(ps, gs, ms, vs, beta1, one_minus_beta1, beta2, one_minus_beta2, st
     bad = _first_nonfinite(gs)
     if bad >= 0:  # nothing is updated: one NaN would spread through every later step
         return bad
+    # decayed moments and squares of tiny gradients fall below the normal range, where x86
+    # arithmetic takes ~100 cycles a value; they cannot move a weight (kernels/_fpenv.py)
+    env = flush_subnormals()
     for k in range(len(ps)):
         _adam(
             ps[k],
@@ -66,6 +71,7 @@ def _adam_all(ps, gs, ms, vs, beta1, one_minus_beta1, beta2, one_minus_beta2, st
             sqrt_bc2,
             eps,
         )
+    restore_fpenv(env)
     return -1
 
 
