@@ -135,6 +135,10 @@ def test_training_steps_run_on_both_sides(cell, loss, target):
     w = bench_train.Workload("t", cell, B=2, H=4, T=3, I=5, K=5, loss=loss, target=target)
     r = bench_train.measure_step(w, np.dtype(np.float64), min_repeats=2, max_repeats=2)
     assert r.repeats == 2 and r.rnnlab_ms > 0 and r.torch_ms > 0
+    # a tiny step is timed in blocks of consecutive steps; a block of one with no block time
+    assert r.steps_per_block > 1
+    r = bench_train.measure_step(w, np.dtype(np.float64), min_repeats=2, max_repeats=2, block_s=0)
+    assert r.steps_per_block == 1
 
 
 def test_trainer_timing_counts_every_part_once(tmp_path):

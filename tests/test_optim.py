@@ -199,7 +199,9 @@ def test_fused_adam_is_bit_identical_to_numpy(dtype, rng, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fused_adam_flushes_subnormal_moments_and_moves_no_weight_differently(dtype, rng, monkeypatch):
+def test_fused_adam_flushes_subnormal_moments_and_moves_no_weight_differently(
+    dtype, rng, monkeypatch
+):
     """Moments that decayed below the normal range (and their next values) are zeros on the
     one-call path on x86-64 (kernels/_fpenv.py: arithmetic on them is ~100x slower there);
     every weight keeps NumPy's bits, the normal moments too, and the caller's arithmetic keeps

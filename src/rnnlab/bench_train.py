@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -156,6 +157,7 @@ class StepResult:
     rnnlab_ms: float
     torch_ms: float
     repeats: int
+    steps_per_block: int = 1  # consecutive steps in one timed block (measure_step)
 
     @property
     def ratio(self) -> float:
@@ -178,21 +180,46 @@ class StepReport:
         return math.exp(statistics.fmean(math.log(r.ratio) for r in self.results))
 
 
+BLOCK_S = 0.02  # the faster side's timed block of consecutive steps lasts at least this (s)
+
+
 def measure_step(
-    w: Workload, dtype: np.dtype, min_repeats: int = 7, max_repeats: int = 15, budget_s: float = 3.0
+    w: Workload,
+    dtype: np.dtype,
+    min_repeats: int = 7,
+    max_repeats: int = 15,
+    budget_s: float = 3.0,
+    block_s: float = BLOCK_S,
 ) -> StepResult:
-    """Interleaved medians of both steps after two warm-up steps each."""
+    """Interleaved medians of both steps after two warm-up steps each.
+
+    A repeat times a block of consecutive steps of each side in turn, as a training loop runs
+    them: one step alone, right after the other library's, runs on caches the other one
+    filled (a small step then took up to 1.7x its time in a loop, on both sides). A block
+    has enough steps for the faster side's to last ``block_s`` (one step for the large
+    workloads); the median is of the blocks' times per step.
+    """
     steps = {"rnnlab": rnnlab_step(w, dtype), "torch": torch_step(w, dtype)}
     for fn in steps.values():
         fn()
     first = {name: _time_once(fn) for name, fn in steps.items()}
-    repeats = int(min(max_repeats, max(min_repeats, budget_s / max(sum(first.values()), 1e-6))))
+    per_block = max(1, math.ceil(block_s / max(min(first.values()), 1e-9)))
+    per_repeat = per_block * sum(first.values())
+    repeats = int(min(max_repeats, max(min_repeats, budget_s / max(per_repeat, 1e-6))))
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, fn in steps.items():
-            times[name].append(_time_once(fn))
+            times[name].append(_time_block(fn, per_block))
     med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
-    return StepResult(w, med["rnnlab"], med["torch"], repeats)
+    return StepResult(w, med["rnnlab"], med["torch"], repeats, per_block)
+
+
+def _time_block(fn: Callable[[], None], n: int) -> float:
+    """Seconds per call of ``n`` consecutive calls of ``fn``."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
 
 
 def run_steps(
@@ -218,8 +245,8 @@ def run_steps(
 
 
 STEP_HEADER = (
-    "| workload | shape | loss | rnnlab ms | torch ms | torch/rnnlab |\n"
-    "|---|---|---|---:|---:|---:|"
+    "| workload | shape | loss | steps per block | rnnlab ms | torch ms | torch/rnnlab |\n"
+    "|---|---|---|---:|---:|---:|---:|"
 )
 
 
@@ -228,7 +255,8 @@ def format_step_row(r: StepResult) -> str:
     w = r.workload
     loss = f"{w.loss} ({w.target})"
     return (
-        f"| {w.name} | {w.describe()} | {loss} | {r.rnnlab_ms:.2f} | {r.torch_ms:.2f} "
+        f"| {w.name} | {w.describe()} | {loss} | {r.steps_per_block} | {r.rnnlab_ms:.2f} "
+        f"| {r.torch_ms:.2f} "
         f"| {r.ratio:.2f} |"
     )
 
@@ -269,8 +297,10 @@ def run_cli(
         "gradient-norm clipping (threshold 1) and one Adam update, on a fixed batch; PyTorch "
         "runs the same step as an idiomatic loop (`nn.LSTM`/`nn.GRU`/`nn.RNN`, `nn.Linear`, "
         "`clip_grad_norm_`, `torch.optim.Adam`) from the same weights. Both in one process, "
-        "same thread count, interleaved; medians of 7-15 repeats after warm-up. The load "
-        "average of the machine (shared, 2 cores) before and after each table is in its title.",
+        "same thread count, interleaved block by block (a block: consecutive steps of one "
+        f"side, as a training loop runs them, at least {BLOCK_S * 1e3:.0f} ms of the faster "
+        "side's); medians of 7-15 blocks after warm-up, per step. The load average of the "
+        "machine (shared, 2 cores) before and after each table is in its title.",
     ]
     ws = workloads(quick)
     for n in threads:

@@ -20,7 +20,10 @@ import threading
 import numpy as np
 
 # Below this size NumPy's allocator (malloc's heap) is cheap: pooling would only hold memory.
-MIN_BYTES = 1 << 20
+# Not much higher: in the bidirectional tagger's step (B=32, H=128, T=50, float32) glibc handed
+# the 0.8 MB caches out as fresh pages every step (830-1,990 page faults, 2-4 ms of 54-58)
+# while the floor was 1 MB (benchmarks/NOTES.md).
+MIN_BYTES = 1 << 18
 # Arrays start on a cache line: where two threads write neighbouring halves of a row (a split
 # kernel, kernels/_split.py), no line holds both halves (false sharing cost several-fold).
 ALIGN = 64
