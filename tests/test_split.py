@@ -98,6 +98,29 @@ def test_two_threads_in_a_bidirectional_stack_and_a_large_step(monkeypatch):
     )
 
 
+@needs_two
+def test_two_threads_flush_subnormals_alike(monkeypatch):
+    """Vanishing float32 gradients (the loss at the last of 400 steps, a small W_hh): each
+    thread flushes its own subnormals (kernels/_fpenv.py), so two threads still give the bits
+    of one."""
+    runs = {}
+    x = np.random.default_rng(0).standard_normal((400, 8, 3)).astype(np.float32)
+    for split in (True, False):
+        monkeypatch.setattr(_split, "_failed", not split)
+        with threadpool_limits(1):
+            assert bool(_split.split_point(8, 32, np.float32)) == split
+            layer = cell_cases(3, 32)["lstm"](rng=3, dtype=np.float32)
+            layer.params["W_hh_l0"] *= 0.3
+            y, _, cache = layer.forward(x)
+            dy = np.zeros_like(y)
+            dy[-1] = 1.0
+            dx, _, grads = layer.backward(dy, cache)
+            runs[split] = {"y": y, "dx": dx, **grads}
+    assert np.any(runs[False]["dx"] == 0)  # the gradient fell below float32's range
+    for k, a in runs[False].items():
+        np.testing.assert_array_equal(runs[True][k], a, err_msg=k)
+
+
 def test_route_rule(monkeypatch):
     monkeypatch.setattr(_split, "_failed", False)
     f32 = np.float32

@@ -16,6 +16,7 @@ from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, work_buffer
+from ._fpenv import flush_float32, restore_fpenv
 from ._input import (
     backward_codes,
     finish_weight_grad,
@@ -29,6 +30,8 @@ from ._vmath import sigmoid, tanh
 
 @njit(**JIT)
 def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT, pk):
+    # float32: subnormals (vanishing gradients) flushed to zero for this call (_fpenv.py)
+    env = flush_float32(h)
     T, B, I = x.shape
     H = h.shape[2]
     project_input(x.reshape(T * B, I), W_xh, gates.reshape(T * B, 3 * H), codes, WxT, cblas, wt)
@@ -49,10 +52,13 @@ def _forward(x, W_xh, W_hh, b_h, b_hn, h, gates, hn, ah, cblas, wt, codes, WxT, 
                 a_r[j], a_z[j], a_n[j] = r, z, n
                 hnb[j] = m
                 hb[j] = (1.0 - z) * n + z * hp[j]
+    restore_fpenv(env)
 
 
 @njit(**JIT)
 def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas, codes, dWxT, pk):
+    # float32: subnormals (vanishing gradients) flushed to zero for this call (_fpenv.py)
+    env = flush_float32(h)
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h, db_hn = out  # zeros, filled here
@@ -91,6 +97,7 @@ def _backward(x, W_xh, W_hh, h, gates, hn, dy, dh, out, work, cblas, codes, dWxT
             db_h += rows_x[r]
             db_hn += rows_h[r, 2 * H :]
         t_end = t0
+    restore_fpenv(env)
 
 
 def supports(cell) -> bool:

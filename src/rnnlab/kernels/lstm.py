@@ -20,6 +20,7 @@ from . import lstm_loops as loops
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
+from ._fpenv import flush_float32, restore_fpenv
 from ._input import (
     backward_codes,
     finish_weight_grad,
@@ -39,12 +40,14 @@ def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, 
     # (B, G*H) buffer and the cell state alternates between two (B, H) rows, so the gate loops
     # stay in cache. The same products and arithmetic (lstm_gates.cell_rows) in the same order,
     # so the same h bits.
+    env = flush_float32(h)  # float32: subnormals flushed to zero for this call (_fpenv.py)
     T, B, I = x.shape
     for t in range(T):
         gemm(cblas, False, not wt, x[t], W_xh, 0.0, a)  # W_xh x_t
         step_product(cblas, h[t], W_hh, not wt, 1.0, a, pk)  # += W_hh h_{t-1}
         cp, cn = c2[t % 2], c2[(t + 1) % 2]  # c_{t-1}, c_t
         cell_rows(a, cp, cn, h[t + 1], 0, B, b_h, w_ic, w_fc, w_oc, forget, peep)  # (gates in a)
+    restore_fpenv(env)
 
 
 def supports(cell) -> bool:

@@ -29,6 +29,7 @@ from numba import njit, prange
 
 from ._blas import gemm
 from ._common import JIT
+from ._fpenv import flush_float32, restore_fpenv
 from ._input import input_weight_grad, project_input
 from ._packed import row_buffers, step_product
 from ._sync import ERROR, meet, start_together
@@ -45,6 +46,8 @@ def run_forward(
 ):  # fmt: skip
     """The forward time loop for sequences ``b0..b1`` (all of them: one thread). Arguments as
     ``kernels/lstm.py`` prepares them; ``pk``: this thread's panels (:func:`thread_panels`)."""
+    # float32: subnormals (vanishing gradients) flushed to zero for this call (_fpenv.py)
+    env = flush_float32(h)
     T, B, I = x.shape
     whole = b0 == 0 and b1 == B
     if whole:  # one thread: every step's input projection in one GEMM, written into gates
@@ -61,6 +64,7 @@ def run_forward(
         else:
             step_product(cblas, h[t, b0:b1], W_hh, not wt, 1.0, gates[t, b0:b1], pk)
         cell_rows(gates[t], c[t], c[t + 1], h[t + 1], b0, b1, b_h, w_ic, w_fc, w_oc, forget, peep)
+    restore_fpenv(env)
 
 
 @njit(**JIT)
@@ -71,6 +75,8 @@ def run_backward(
     """The backward time loop for sequences ``b0..b1``. All of them: one thread (``flags`` is
     not read). Half: thread ``me`` of two, meeting through ``flags`` (``kernels/_sync.py``);
     then each does its share of every chunk's sums."""
+    # float32: subnormals (vanishing gradients) flushed to zero for this call (_fpenv.py)
+    env = flush_float32(h)
     T, B, I = x.shape
     H = h.shape[2]
     GH = gates.shape[2]
@@ -80,6 +86,7 @@ def run_backward(
     dx, dW_xh, dW_hh, db_h, dw_ic, dw_fc, dw_oc = out  # zeros, filled here
     solo = b0 == 0 and b1 == B
     if not solo and not start_together(flags, me):
+        restore_fpenv(env)
         return
     phase = 1
     K = da.shape[0]
@@ -129,6 +136,7 @@ def run_backward(
                 step_product(cblas, da[t - t0, b0:b1], W_hh, False, 0.0, dh[b0:b1], pk)
         phase += 1
         if not solo and not meet(flags, me, phase):  # every row of the chunk is in da
+            restore_fpenv(env)
             return
         # The chunk's sums over (step, sequence) rows: whole calls on one thread or the other
         # (a GEMM cut into row blocks may sum in another order). On the packed route (where a
@@ -152,8 +160,10 @@ def run_backward(
             gemm(cblas, True, False, rows[:, top:], h2, 1.0, dW_hh[top:])
         phase += 1
         if not solo and not meet(flags, me, phase):  # the next chunk writes da again
+            restore_fpenv(env)
             return
         t_end = t0
+    restore_fpenv(env)
 
 
 @njit(**JIT)

@@ -14,6 +14,7 @@ from . import _blas
 from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, work_buffer
+from ._fpenv import flush_float32, restore_fpenv
 from ._input import (
     backward_codes,
     finish_weight_grad,
@@ -29,6 +30,8 @@ PHI_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}
 
 @njit(**JIT)
 def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt, codes, WxT, pk):
+    # float32: subnormals (vanishing gradients) flushed to zero for this call (_fpenv.py)
+    env = flush_float32(h)
     T, B, I = x.shape
     H = h.shape[2]
     z = h[1:]  # the pre-activations are written where h_t goes, then overwritten by phi(z)
@@ -49,10 +52,13 @@ def _forward(x, W_xh, W_hh, b_h, h, phi, cblas, wt, codes, WxT, pk):
             else:
                 for j in range(H):
                     zt[j] = zt[j] + b_h[j]
+    restore_fpenv(env)
 
 
 @njit(**JIT)
 def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas, codes, dWxT, pk):
+    # float32: subnormals (vanishing gradients) flushed to zero for this call (_fpenv.py)
+    env = flush_float32(h)
     T, B, I = x.shape
     H = h.shape[2]
     dx, dW_xh, dW_hh, db_h = out  # zeros, filled here
@@ -86,6 +92,7 @@ def _backward(x, W_xh, W_hh, h, dy, dh, out, dz, phi, cblas, codes, dWxT, pk):
         for r in range(n * B):
             db_h += rows[r]
         t_end = t0
+    restore_fpenv(env)
 
 
 def supports(cell) -> bool:
