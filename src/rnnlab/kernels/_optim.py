@@ -5,7 +5,8 @@ compiled call; and the sum of squares of float32 gradients for the global norm.
 Every operation is the one NumPy performs, in the same order and the same precision (the
 Python-float constants are rounded to the array's dtype first, as NumPy does with a Python
 scalar), and without fused multiply-adds: the result is bit for bit NumPy's
-(``tests/test_optim.py``).
+(``tests/test_optim.py``), except that moments below the normal range become zeros (the call
+flushes subnormals, ``_fpenv.py``; the weights keep NumPy's bits).
 """
 
 from __future__ import annotations
