@@ -2,8 +2,8 @@
 
 Why: numbers below the normal range (1.2e-38 in float32) take a microcode assist of about a
 hundred cycles per operation on x86. They are what vanishing gradients become: a float32 LSTM
-(B=32, H=128) with its loss at the last of 1,000 steps spent 1.2 s in BPTT instead of about
-0.06 s, as ``dL/dh_t`` decayed through the subnormals; Adam's moments of weights whose gradient
+(B=32, H=128) with its loss at the last of 1,000 steps spent 1.23 s in BPTT where it now spends
+0.155 s, as ``dL/dh_t`` decayed through the subnormals; Adam's moments of weights whose gradient
 has stopped decay into them too (Adam's pass over a min-char-rnn model: 308 µs instead of 24;
 ``benchmarks/NOTES.md``). Such values cannot change a result that is not itself below 1e-38:
 GPUs flush them by default; ``torch.set_flush_denormal(True)`` does what these functions do,
