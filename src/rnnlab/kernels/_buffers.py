@@ -69,7 +69,10 @@ class BufferPool:
         if nbytes < MIN_BYTES:
             return _aligned(np.empty(nbytes + ALIGN, dtype=np.uint8), nbytes, dt, shape)
         with self._lock:
-            self._evict()
+            # idle bytes never exceed all the bytes held: the scan of who holds what (a
+            # reference count per buffer, on every request) only when the limit could be passed
+            if sum(b.nbytes for b in self._bufs) > self.idle_limit:
+                self._evict()
             for k in range(len(self._bufs) - 1, -1, -1):  # the most recently used first
                 size = self._bufs[k].nbytes
                 if nbytes + ALIGN <= size < MAX_WASTE * nbytes + ALIGN and self._idle(k):
