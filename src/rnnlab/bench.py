@@ -199,10 +199,12 @@ def _torch_step(point: Point, dtype: np.dtype) -> Callable[[], None]:
     return step
 
 
-def _time_once(fn: Callable[[], None]) -> float:
+def _time_calls(fn: Callable[[], None], n: int = 1) -> float:
+    """Seconds per call of ``n`` consecutive calls of ``fn``."""
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - t0) / n
 
 
 def measure(
@@ -223,7 +225,7 @@ def measure(
     steps = {"rnnlab": _rnnlab_step(point, dtype)}
     if against_torch:
         steps["torch"] = _torch_step(point, dtype)
-    first = {name: _time_once(fn) for name, fn in steps.items()}  # warm-up (JIT, allocations)
+    first = {name: _time_calls(fn) for name, fn in steps.items()}  # warm-up (JIT, allocations)
     per_round = max(sum(first.values()), 1e-6)
     repeats = int(min(max_repeats, max(min_repeats, budget_s / per_round)))
     times: dict[str, list[float]] = {name: [] for name in steps}
@@ -231,7 +233,7 @@ def measure(
     probe_every = math.ceil(repeats / PROBES)
     for k in range(repeats):
         for name, fn in steps.items():
-            times[name].append(_time_once(fn))
+            times[name].append(_time_calls(fn))
         if probe is not None and k % probe_every == 0:
             rates.append(probe.rate(1))
     med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}

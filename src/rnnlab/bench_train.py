@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._validate import as_float_dtype
-from .bench import _time_once, loadavg, thread_limits
+from .bench import _time_calls, loadavg, thread_limits
 
 
 @dataclass(frozen=True)
@@ -202,24 +201,16 @@ def measure_step(
     steps = {"rnnlab": rnnlab_step(w, dtype), "torch": torch_step(w, dtype)}
     for fn in steps.values():
         fn()
-    first = {name: _time_once(fn) for name, fn in steps.items()}
+    first = {name: _time_calls(fn) for name, fn in steps.items()}
     per_block = max(1, math.ceil(block_s / max(min(first.values()), 1e-9)))
     per_repeat = per_block * sum(first.values())
     repeats = int(min(max_repeats, max(min_repeats, budget_s / max(per_repeat, 1e-6))))
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, fn in steps.items():
-            times[name].append(_time_block(fn, per_block))
+            times[name].append(_time_calls(fn, per_block))
     med = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
     return StepResult(w, med["rnnlab"], med["torch"], repeats, per_block)
-
-
-def _time_block(fn: Callable[[], None], n: int) -> float:
-    """Seconds per call of ``n`` consecutive calls of ``fn``."""
-    t0 = time.perf_counter()
-    for _ in range(n):
-        fn()
-    return (time.perf_counter() - t0) / n
 
 
 def run_steps(
