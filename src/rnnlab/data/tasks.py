@@ -92,7 +92,9 @@ class TaskSource(DataSource):
         return f"{self.task.name} (T={length})" if length is not None else self.task.name
 
     def next_batch(self, batch: int, rng: np.random.Generator) -> Batch:
-        return self.task.sample(batch, rng)
+        # the trainer's own batch size and generator, checked with its config: the task's
+        # argument checks are skipped (as for correct below)
+        return self.task._sample(batch, rng, "train")
 
     def correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
         # the trainer's own model outputs: the task's argument checks are skipped
