@@ -42,7 +42,7 @@ def test_packed_gemm_matches_float64_product(dtype, transposed, M, K, N, beta):
     B = W.T if transposed else W  # (K, N)
     ref = A.astype(np.float64) @ B.astype(np.float64) + beta * C.astype(np.float64)
     scale = np.abs(A).astype(np.float64) @ np.abs(B).astype(np.float64) + np.abs(C)
-    pk = packed_panels(W, transposed, M, dtype)
+    pk = packed_panels(W, transposed, dtype)
     assert pk[0].shape == (-(-N // panel_width(dtype)), K, panel_width(dtype))
     out = C.copy()
     packed_gemm(A, pk, beta, out)
@@ -69,10 +69,10 @@ def test_a_row_does_not_depend_on_its_batch(dtype):
     alone = []
     for i in (0, MR, MAX_ROWS - 4):
         out = np.zeros((2, 70), dtype)
-        packed_gemm(np.ascontiguousarray(A[[i, 0]]), packed_panels(W, True, 2, dtype), 0.0, out)
+        packed_gemm(np.ascontiguousarray(A[[i, 0]]), packed_panels(W, True, dtype), 0.0, out)
         alone.append(out[0])
     out = np.zeros((MAX_ROWS - 3, 70), dtype)
-    packed_gemm(A, packed_panels(W, True, MAX_ROWS - 3, dtype), 0.0, out)
+    packed_gemm(A, packed_panels(W, True, dtype), 0.0, out)
     for row, i in zip(alone, (0, MR, MAX_ROWS - 4)):
         assert np.array_equal(out[i], row)
 
@@ -87,8 +87,8 @@ def test_route_rule():
     with threadpool_limits(1):
         assert blas_threads() == 1 and use_packed(MR, f32)
         for rows, dtype in ((1, f32), (MR, f64)):
-            Bp, Ap, _ = packed_buffers(np.ones((4, 3), dtype), True, rows, dtype)
-            assert Bp.shape[0] == 0 and Ap.shape[0] == 0  # empty: the kernels call BLAS
+            Bp, scratch = packed_buffers(np.ones((4, 3), dtype), True, rows, dtype)
+            assert Bp.shape[0] == 0 and scratch.size == 0  # empty: the kernels call BLAS
         assert packed_buffers(np.ones((4, 3), f32), True, MR, f32)[0].shape[0] == 1
 
 
@@ -105,7 +105,7 @@ for dtype in (np.float32, np.float64):
     A = rng.standard_normal((13, 300)).astype(dtype)
     W = rng.standard_normal((21, 300)).astype(dtype)
     C = np.zeros((13, 21), dtype)
-    _packed.packed_gemm(A, _packed.packed_panels(W, True, 13, dtype), 0.0, C)
+    _packed.packed_gemm(A, _packed.packed_panels(W, True, dtype), 0.0, C)
     ref = A.astype(np.float64) @ W.T.astype(np.float64)
     assert np.abs(C - ref).max() <= (1e-4 if dtype == np.float32 else 1e-12) * np.abs(ref).max()
 x = rng.standard_normal((5, 7, 3)).astype(np.float32)

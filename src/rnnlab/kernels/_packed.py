@@ -6,9 +6,12 @@ packing costs about as much as the arithmetic: ``(32, 256) x (256, 1024)`` ran a
 against 158 for a large SGEMM on the same core (``benchmarks/NOTES.md``). Here ``W_hh`` is
 packed once per sequence into panels of ``NR`` columns (``K x NR`` contiguous), and each step
 runs a micro-kernel that keeps an ``MR x NR`` tile of the product in vector registers: ``MR``
-rows of the left operand are broadcast against two vectors of a panel row with fused
-multiply-adds. The micro-kernel is written as LLVM IR (a Numba intrinsic), because LLVM does
-not find this register blocking in a plain loop nest (a plain loop measured 16-19 GFLOP/s).
+rows of the left operand, read where they lie (each row in order over ``k``), are broadcast
+against two vectors of a panel row with fused multiply-adds. Copying those rows into ``k``-major
+slabs first, as a large GEMM does, cost 5-20 % of a step's product at 8-64 rows (the rows fit in
+L1/L2 as they are; ``benchmarks/NOTES.md``). The micro-kernel is written as LLVM IR (a Numba
+intrinsic), because LLVM does not find this register blocking in a plain loop nest (a plain
+loop measured 16-19 GFLOP/s).
 
 Every element of the product is the same sum in the same order whatever the number of rows and
 the row's position (``k`` in blocks of ``KC``, each block a chain of fused multiply-adds added
@@ -77,21 +80,22 @@ def use_packed(batch: int, dtype: np.dtype, threads: int | None = None) -> bool:
 
 
 @intrinsic
-def _micro(typingctx, Ap, aoff, Bp, boff, C, crow, ccol, kc, mr):
-    """``C[crow:crow+mr, ccol:ccol+NR] += sum_p Ap.flat[aoff+p*MR+r] * Bp.flat[boff+p*NR+j]``.
+def _micro(typingctx, A, arow, acol, Bp, boff, C, crow, ccol, kc, mr):
+    """``C[crow+r, ccol+j] += sum_p A[arow+r, acol+p] * Bp.flat[boff+p*NR+j]``, ``p < kc``.
 
     ``mr`` (a literal, 1..MR) rows; the tile lives in registers over the whole ``kc`` loop.
+    ``A`` and ``C`` need contiguous rows (any row stride).
     """
-    if not isinstance(mr, types.IntegerLiteral):
+    if not isinstance(mr, types.IntegerLiteral) or A.layout != "C":  # rows read as contiguous
         return None
     rows = mr.literal_value
-    sig = types.void(Ap, aoff, Bp, boff, C, crow, ccol, kc, mr)
+    sig = types.void(A, arow, acol, Bp, boff, C, crow, ccol, kc, mr)
 
     def codegen(context, builder, sig, args):
         a = context.make_array(sig.args[0])(context, builder, args[0])
-        b = context.make_array(sig.args[2])(context, builder, args[2])
-        c = context.make_array(sig.args[4])(context, builder, args[4])
-        aoff, boff, crow, ccol, kc = args[1], args[3], args[5], args[6], args[7]
+        b = context.make_array(sig.args[3])(context, builder, args[3])
+        c = context.make_array(sig.args[5])(context, builder, args[5])
+        arow, acol, boff, crow, ccol, kc = args[1], args[2], args[4], args[6], args[7], args[8]
         dtype = sig.args[0].dtype
         fty = context.get_value_type(dtype)
         lanes = VECTOR_BITS // (8 * context.get_abi_sizeof(fty))
@@ -99,7 +103,11 @@ def _micro(typingctx, Ap, aoff, Bp, boff, C, crow, ccol, kc, mr):
         vptr = vty.as_pointer()
         itemsize = ir.Constant(_I64, context.get_abi_sizeof(fty))
         ldc = builder.sdiv(builder.extract_value(c.strides, 0), itemsize)
-        pa0 = builder.gep(a.data, [aoff])
+        lda = builder.sdiv(builder.extract_value(a.strides, 0), itemsize)
+        pa = [  # the start of each of the tile's rows of A
+            builder.gep(a.data, [builder.add(builder.mul(builder.add(arow, r_), lda), acol)])
+            for r_ in (ir.Constant(_I64, r) for r in range(rows))
+        ]
         pb0 = builder.gep(b.data, [boff])
         pc0 = builder.gep(c.data, [builder.add(builder.mul(crow, ldc), ccol)])
         zero = ir.Constant(vty, None)
@@ -112,7 +120,6 @@ def _micro(typingctx, Ap, aoff, Bp, boff, C, crow, ccol, kc, mr):
         with cgutils.for_range(builder, kc) as loop:
             p = loop.index
             pb = builder.gep(pb0, [builder.mul(p, ir.Constant(_I64, NV * lanes))])
-            pa = builder.gep(pa0, [builder.mul(p, ir.Constant(_I64, MR))])
             bv = [
                 builder.load(
                     builder.bitcast(builder.gep(pb, [ir.Constant(_I64, v * lanes)]), vptr),
@@ -121,7 +128,7 @@ def _micro(typingctx, Ap, aoff, Bp, boff, C, crow, ccol, kc, mr):
                 for v in range(NV)
             ]
             for r in range(rows):
-                s = builder.load(builder.gep(pa, [ir.Constant(_I64, r)]))
+                s = builder.load(builder.gep(pa[r], [p]))
                 s = builder.insert_element(zero, s, ir.Constant(_I32, 0))
                 s = builder.shuffle_vector(s, s, splat)
                 for v in range(NV):
@@ -140,24 +147,24 @@ def _micro(typingctx, Ap, aoff, Bp, boff, C, crow, ccol, kc, mr):
 
 
 @njit(inline="always", **JIT)
-def _tile(Ap, aoff, Bp, boff, C, crow, ccol, kc, rows):
+def _tile(A, arow, acol, Bp, boff, C, crow, ccol, kc, rows):
     # the row count must be a compile-time literal for the intrinsic: one branch per count
     if rows == 8:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 8)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 8)
     elif rows == 7:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 7)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 7)
     elif rows == 6:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 6)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 6)
     elif rows == 5:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 5)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 5)
     elif rows == 4:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 4)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 4)
     elif rows == 3:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 3)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 3)
     elif rows == 2:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 2)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 2)
     else:
-        _micro(Ap, aoff, Bp, boff, C, crow, ccol, kc, 1)
+        _micro(A, arow, acol, Bp, boff, C, crow, ccol, kc, 1)
 
 
 @njit(**JIT)
@@ -186,33 +193,20 @@ def pack_weights(W, transposed, Bp):
                     dst[j] = src[n0 + j]
 
 
-@njit(inline="always", **JIT)
-def _pack_rows(A, Ap):
-    # the left operand in row slabs of MR, k-major, so the micro-kernel reads it in order
-    M, K = A.shape
-    for ib in range(-(-M // MR)):
-        slab = Ap[ib]
-        for r in range(min(MR, M - ib * MR)):
-            row = A[ib * MR + r]
-            for k in range(K):
-                slab[k, r] = row[k]
-
-
 @njit(**JIT)
 def packed_gemm(A, pk, beta, C):
-    """``C = A @ B + beta C`` with ``B (K, N)`` packed by :func:`packed_panels` (``pk = (Bp, Ap,
+    """``C = A @ B + beta C`` with ``B (K, N)`` packed by :func:`packed_panels` (``pk = (Bp,
     scratch)``; ``beta`` 0 or 1).
 
-    A: (M, K) C-contiguous rows. C: (M, N), rows contiguous.
+    A: (M, K), rows contiguous. C: (M, N), rows contiguous.
     """
-    Bp, Ap, scratch = pk
+    Bp, scratch = pk
     M, K = A.shape
     N = C.shape[1]
     NR = Bp.shape[2]
     if beta == 0.0:
         for i in range(M):
             C[i, :] = 0.0
-    _pack_rows(A, Ap)
     full = N // NR
     for k0 in range(0, K, KC):
         kn = min(KC, K - k0)
@@ -220,53 +214,46 @@ def packed_gemm(A, pk, beta, C):
             boff = (p * K + k0) * NR
             for i0 in range(0, M, MR):
                 rows = min(MR, M - i0)
-                aoff = (i0 // MR * K + k0) * MR
                 if p < full:
-                    _tile(Ap, aoff, Bp, boff, C, i0, p * NR, kn, rows)
+                    _tile(A, i0, k0, Bp, boff, C, i0, p * NR, kn, rows)
                 else:  # a partial panel: the tile goes through scratch
                     scratch[:] = 0.0
-                    _tile(Ap, aoff, Bp, boff, scratch, 0, 0, kn, rows)
+                    _tile(A, i0, k0, Bp, boff, scratch, 0, 0, kn, rows)
                     for r in range(rows):
                         for j in range(N - p * NR):
                             C[i0 + r, p * NR + j] += scratch[r, j]
 
 
-def packed_panels(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
-    """Work space for the packed products of ``rows``-row blocks with ``op(W)`` (see
-    :func:`pack_weights`): ``(Bp, Ap, scratch)``, with ``Bp`` packed."""
+def packed_panels(W: np.ndarray, transposed: bool, dtype: np.dtype):
+    """The packed products' operand ``op(W)`` (see :func:`pack_weights`) and work space:
+    ``(Bp, scratch)``, with ``Bp`` packed."""
     dtype = np.dtype(dtype)
     NR = panel_width(dtype)
     N, K = W.shape if transposed else W.shape[::-1]
     Bp = SCRATCH.get("panels", (-(-N // NR), K, NR), dtype)  # packed anew on every call
     pack_weights(np.ascontiguousarray(W, dtype=dtype), transposed, Bp)
-    return (Bp, *row_buffers(Bp, rows))
+    return Bp, tile_scratch(Bp)
 
 
-def row_buffers(Bp: np.ndarray, rows: int, tag: str = "rows") -> tuple[np.ndarray, np.ndarray]:
-    """A product's own work space for blocks of up to ``rows`` rows with the panels ``Bp``:
-    ``(Ap, scratch)``, each on cache lines of its own (the two threads of a split kernel write
-    theirs at every step; ``kernels/_split.py``). Per-thread arrays of the calling kernel
-    (:class:`~rnnlab.kernels._buffers.Scratch`; ``tag`` tells two sets of one call apart):
-    :func:`packed_gemm` packs every row it reads into ``Ap`` and zeroes ``scratch`` itself."""
-    K, NR = Bp.shape[1:]
-    Ap = SCRATCH.get(tag + ".Ap", (-(-rows // MR), K, MR), Bp.dtype)
-    return Ap, SCRATCH.get(tag + ".scratch", (MR, NR), Bp.dtype)
+def tile_scratch(Bp: np.ndarray, tag: str = "rows") -> np.ndarray:
+    """A product's own ``(MR, NR)`` tile for the last, partial panel of ``Bp``, on cache lines
+    of its own (the two threads of a split kernel write theirs at every step;
+    ``kernels/_split.py``). A per-thread array of the calling kernel
+    (:class:`~rnnlab.kernels._buffers.Scratch`; ``tag`` tells two of one call apart), which
+    :func:`packed_gemm` zeroes itself."""
+    return SCRATCH.get(tag + ".scratch", (MR, Bp.shape[2]), Bp.dtype)
 
 
 def no_panels(dtype: np.dtype):
     """Empty panels: the kernels then call BLAS (:func:`step_product` reads only their count)."""
     dtype = np.dtype(dtype)
-    return (
-        np.empty((0, 0, panel_width(dtype)), dtype),
-        np.empty((0, 0, MR), dtype),
-        np.empty((0, 0), dtype),
-    )
+    return np.empty((0, 0, panel_width(dtype)), dtype), np.empty((0, 0), dtype)
 
 
 def packed_buffers(W: np.ndarray, transposed: bool, rows: int, dtype: np.dtype):
     """:func:`packed_panels` where :func:`use_packed` says yes, else :func:`no_panels`."""
     if use_packed(rows, dtype):
-        return packed_panels(W, transposed, rows, dtype)
+        return packed_panels(W, transposed, dtype)
     return no_panels(dtype)
 
 
@@ -289,5 +276,5 @@ def forward_recurrent(W_hh: np.ndarray, dtype: np.dtype, wt: bool, batch: int):
     """
     if use_packed(batch, dtype):
         W = np.ascontiguousarray(W_hh, dtype=dtype)
-        return W, packed_panels(W, True, batch, dtype)
+        return W, packed_panels(W, True, dtype)
     return forward_weight(W_hh, dtype, wt), no_panels(dtype)

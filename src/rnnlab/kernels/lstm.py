@@ -77,7 +77,7 @@ def forward(cell, p, x, state0):
     more = (cell.peepholes, _blas.USE_CBLAS, wt, codes, WxT)
     half = split_point(B, H, dt)
     if half:  # two threads, each with half of the sequences (kernels/_split.py)
-        loops.forward_two(*args, *more, *loops.thread_panels(pk, B - half), half)
+        loops.forward_two(*args, *more, *loops.thread_panels(pk), half)
     else:
         loops.run_forward(*args, *more, pk, 0, B)
     return h[1:], (h[T].copy(), c[T].copy()), cache
@@ -121,7 +121,7 @@ def backward(cell, p, dy, dstate_T, cache, need_dx=True):
         rest = (dh, dc, out, work_buffer(T, B, GH, dt), *flags, codes, dWxT)
         if threads == 1:
             loops.run_backward(0, loops.ONE_THREAD_FLAGS, *args, *rest, pk, 0, B)
-        elif loops.backward_two(*args, *rest, *loops.thread_panels(pk, B - half), half):
+        elif loops.backward_two(*args, *rest, *loops.thread_panels(pk), half):
             break
         else:
             split_failed()  # the arrays hold partial sums: start again on one thread

@@ -31,7 +31,7 @@ from ._blas import gemm
 from ._common import JIT
 from ._fpenv import flush_float32, restore_fpenv
 from ._input import input_weight_grad, project_input
-from ._packed import row_buffers, step_product
+from ._packed import step_product, tile_scratch
 from ._sync import ERROR, meet, start_together
 from ._vmath import tanh
 from .lstm_gates import cell_rows
@@ -241,7 +241,7 @@ def backward_two(*args) -> bool:
 ONE_THREAD_FLAGS = np.zeros(ERROR + 1, np.int64)
 
 
-def thread_panels(pk: tuple, rows: int) -> tuple[tuple, tuple]:
+def thread_panels(pk: tuple) -> tuple[tuple, tuple]:
     """Two threads' views of one set of packed panels (:func:`~rnnlab.kernels._packed.
-    packed_panels`): the same weights, each thread its own work space for ``rows`` rows."""
-    return pk, (pk[0], *row_buffers(pk[0], rows, "rows.second"))
+    packed_panels`): the same weights, each thread its own work space."""
+    return pk, (pk[0], tile_scratch(pk[0], "rows.second"))
