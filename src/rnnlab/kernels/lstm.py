@@ -68,14 +68,20 @@ def forward(cell, p, x, state0):
     c = POOL.empty((T + 1, B, H), dt)  # (T+1, B, H)
     h[0], c[0] = state0
     gates = POOL.empty((T, B, len(cell.gates) * H), dt)  # (T, B, G*H)
+    W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
+    half = split_point(B, H, dt)
+    if wt and not half and pk[0].shape[0] > 0 and x.shape[2] >= 16:
+        # one thread on the packed route: W_xh's only product is the GEMM of all T steps'
+        # inputs, within 0-3 % as fast with W_xh as it is from 16 inputs up (the same bits:
+        # OpenBLAS packs either), where its transposed copy cost 2-12 % of that GEMM
+        # (benchmarks/NOTES.md); W_hh's products are packed and read no flag
+        wt = False
     W_xh = forward_weight(p["W_xh"], dt, wt)
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     cache = {"x": x, "h": h, "c": c, "gates": gates}
-    W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
     peeps = (optional(p, w, dt) for w in PEEPHOLES)
     args = (x, W_xh, W_hh, as_c(p["b_h"], dt), *peeps, h, c, gates, cell.forget_gate)
     more = (cell.peepholes, _blas.USE_CBLAS, wt, codes, WxT)
-    half = split_point(B, H, dt)
     if half:  # two threads, each with half of the sequences (kernels/_split.py)
         loops.forward_two(*args, *more, *loops.thread_panels(pk), half)
     else:
