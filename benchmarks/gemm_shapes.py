@@ -15,7 +15,7 @@ the packed route): per direction, the input projections of all steps (the forwar
 transposed ``W_xh``; one-hot inputs take a gather instead and have no such row), one recurrent
 product per step forward and backward, and per backward chunk ``dW_hh`` (two halves of the gate
 rows), ``dW_xh`` and ``dx`` (not for the first layer, whose input needs no gradient); the
-readout's three products. Each row is timed in interleaved rounds (NumPy, then PyTorch), the
+readout's products. Each row is timed in interleaved rounds (NumPy, then PyTorch), the
 median of the rounds; "ms per step" is the median time times the count.
 """
 
@@ -51,9 +51,13 @@ def products(w) -> list[tuple[str, int, int, int, bool, int]]:
         rows.append((f"{tag} dW_hh (chunk, half the gates)", G // 2, n, H, True, 2 * D * chunks))
         if layer > 0:
             rows.append((f"{tag} dx (chunk)", n, G, inp, False, D * chunks))
-    rows.append(("readout h W_hy^T", T * B, D * H, w.K, False, 1))
-    rows.append(("readout dW_hy", w.K, T * B, D * H, True, 1))
-    rows.append(("readout dh", T * B, w.K, D * H, False, 1))
+    rows.append(("readout h W_hy^T", T * B, D * H, w.K, False, 1))  # every step's output
+    # a target at every step: dW_hy and dL/dh over all T*B rows; at the last step only the
+    # B target rows (dL/dh there is a loop of the compiled readout, not a product)
+    targets = T * B if w.target == "every" else B
+    rows.append(("readout dW_hy", w.K, targets, D * H, True, 1))
+    if w.target == "every":
+        rows.append(("readout dh", T * B, w.K, D * H, False, 1))
     return rows
 
 
