@@ -84,7 +84,7 @@ def _micro(typingctx, A, arow, acol, Bp, boff, C, crow, ccol, kc, mr):
     """``C[crow+r, ccol+j] += sum_p A[arow+r, acol+p] * Bp.flat[boff+p*NR+j]``, ``p < kc``.
 
     ``mr`` (a literal, 1..MR) rows; the tile lives in registers over the whole ``kc`` loop.
-    ``A`` and ``C`` need contiguous rows (any row stride).
+    ``A`` is C-contiguous (a non-contiguous ``A`` does not compile); ``C`` needs contiguous rows.
     """
     if not isinstance(mr, types.IntegerLiteral) or A.layout != "C":  # rows read as contiguous
         return None

@@ -72,9 +72,10 @@ def forward(cell, p, x, state0):
     half = split_point(B, H, dt)
     if wt and not half and pk[0].shape[0] > 0 and x.shape[2] >= 16:
         # one thread on the packed route: W_xh's only product is the GEMM of all T steps'
-        # inputs, within 0-3 % as fast with W_xh as it is from 16 inputs up (the same bits:
-        # OpenBLAS packs either), where its transposed copy cost 2-12 % of that GEMM
-        # (benchmarks/NOTES.md); W_hh's products are packed and read no flag
+        # inputs. From 16 inputs up, OpenBLAS runs it with W_xh as it is (transposed in the
+        # call) within 3 % of the time it takes on a transposed copy, and that copy costs
+        # 2-12 % of the GEMM; the same bits either way (OpenBLAS packs both into the same
+        # panels; benchmarks/NOTES.md). W_hh's products are packed and read no flag.
         wt = False
     W_xh = forward_weight(p["W_xh"], dt, wt)
     codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
