@@ -246,9 +246,8 @@ def format_step_row(r: StepResult) -> str:
     w = r.workload
     loss = f"{w.loss} ({w.target})"
     return (
-        f"| {w.name} | {w.describe()} | {loss} | {r.steps_per_block} | {r.rnnlab_ms:.2f} "
-        f"| {r.torch_ms:.2f} "
-        f"| {r.ratio:.2f} |"
+        f"| {w.name} | {w.describe()} | {loss} | {r.steps_per_block} "
+        f"| {r.rnnlab_ms:.2f} | {r.torch_ms:.2f} | {r.ratio:.2f} |"
     )
 
 

@@ -235,13 +235,13 @@ def packed_panels(W: np.ndarray, transposed: bool, dtype: np.dtype):
     return Bp, tile_scratch(Bp)
 
 
-def tile_scratch(Bp: np.ndarray, tag: str = "rows") -> np.ndarray:
+def tile_scratch(Bp: np.ndarray, tag: str = "tile") -> np.ndarray:
     """A product's own ``(MR, NR)`` tile for the last, partial panel of ``Bp``, on cache lines
     of its own (the two threads of a split kernel write theirs at every step;
     ``kernels/_split.py``). A per-thread array of the calling kernel
     (:class:`~rnnlab.kernels._buffers.Scratch`; ``tag`` tells two of one call apart), which
     :func:`packed_gemm` zeroes itself."""
-    return SCRATCH.get(tag + ".scratch", (MR, Bp.shape[2]), Bp.dtype)
+    return SCRATCH.get(tag, (MR, Bp.shape[2]), Bp.dtype)
 
 
 def no_panels(dtype: np.dtype):

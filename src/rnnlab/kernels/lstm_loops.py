@@ -244,4 +244,4 @@ ONE_THREAD_FLAGS = np.zeros(ERROR + 1, np.int64)
 def thread_panels(pk: tuple) -> tuple[tuple, tuple]:
     """Two threads' views of one set of packed panels (:func:`~rnnlab.kernels._packed.
     packed_panels`): the same weights, each thread its own work space."""
-    return pk, (pk[0], tile_scratch(pk[0], "rows.second"))
+    return pk, (pk[0], tile_scratch(pk[0], "tile.second"))
