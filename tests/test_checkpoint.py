@@ -136,3 +136,31 @@ def test_ordered_writer_keeps_order_bounds_its_queue_and_raises_failures(tmp_pat
         w.flush()
     assert (tmp_path / "m.bin").read_bytes() == b"3" and w._pool is None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.bin", "m.csv"]  # no temporaries
+
+
+def test_deferred_checkpoint_is_the_same_file_made_later(tmp_path, rng):
+    # checked and copied when called, encoded when its function is called: the same bytes as
+    # checkpoint_bytes, whatever the caller changes in between
+    from rnnlab._files import OrderedWriter
+
+    params = {"W": rng.standard_normal((5, 3)).astype(np.float32), "b": np.zeros(3)}
+    optim = {"t": np.array(3), "m.W": rng.standard_normal((5, 3)), "lr": 0.1}
+    meta = {"step": 3, "loss": float("nan"), "pair": (1, 2), "keys": {1: "é"}}
+    extra = {"state": {"0": rng.standard_normal((2, 4))}}
+    want = ckpt.checkpoint_bytes(params, optim, meta, extra)
+    make = ckpt.deferred_checkpoint(params, optim, meta, extra)
+    params["W"][:] = 7.0
+    optim["m.W"][0, 0] = 1e9
+    extra["state"]["0"][:] = 0.0
+    meta["step"], meta["keys"][1] = 9, "changed"
+    assert make() == want and make() == want
+    w = OrderedWriter()
+    w.write((tmp_path / "m.safetensors", make))  # made on the writer's thread
+    w.flush()
+    assert (tmp_path / "m.safetensors").read_bytes() == want
+    with pytest.raises(TypeError, match="metadata"):  # bad input fails at the call, not later
+        ckpt.deferred_checkpoint(params, optim, {"x": object()})
+    with pytest.raises(TypeError, match="optimizer_state"):
+        ckpt.deferred_checkpoint(params, {"t": np.array(1), "odd": object()})
+    with pytest.raises(TypeError, match="params"):
+        ckpt.deferred_checkpoint({"W": [1.0]})

@@ -284,24 +284,31 @@ def test_screened_evaluation(monkeypatch, screen_passes, full_passes, sizes, sta
 
 
 def test_metrics_text_kept_lines_match_a_fresh_format():
-    # a run's saves: rows appended, test columns filled later, rows dropped by a rewind, a NaN
-    # loss, an extra column, cells the CSV must quote; each text equals a fresh format
+    # a run's saves: rows appended, test columns filled later (in place within the tail the
+    # contract allows, or an older row replaced by another dict), rows dropped by a rewind, a
+    # NaN loss, an extra column, cells the CSV must quote; each text equals a fresh format
     from rnnlab.training.runs import METRIC_COLUMNS, MetricsText, metrics_text
 
     rng = np.random.default_rng(0)
-    kept, rows = MetricsText(), []
+    kept, rows, saved = MetricsText(), [], 0
     cols = METRIC_COLUMNS + ("note",)
-    for save in range(40):
+    for save in range(60):
         for _ in range(int(rng.integers(0, 6))):
             s = len(rows) + 1
             loss = float("nan") if s % 17 == 0 else float(rng.random())
             rows.append({"step": s, "sequences": 8 * s, "loss": loss, "test_size": None})
-        if rows and save % 3 == 0:
-            rows[int(rng.integers(len(rows)))].update(test_accuracy=0.5, test_size=256)
+        if rows and save % 3 == 0:  # in place: the previous save's last row (the final verdict
+            # fills it), or a new one
+            lo = min(max(saved - 1, 0), len(rows) - 1)
+            rows[int(rng.integers(lo, len(rows)))].update(test_accuracy=0.5, test_size=256)
+        if rows and save % 4 == 1:  # an older row replaced by another dict
+            i = int(rng.integers(len(rows)))
+            rows[i] = {**rows[i], "test_accuracy": float(rng.random())}
         if rows and save % 7 == 6:
             del rows[int(rng.integers(len(rows))) :]  # put back to an evaluation point
         if rows and save % 5 == 4:
             rows[-1]["note"] = 'a "quoted", two-line\ncell'
         for columns in (METRIC_COLUMNS, cols) if save % 11 == 10 else (cols,):
             assert kept.text(rows, columns) == metrics_text(rows, columns)
+        saved = len(rows)
     assert kept.text([], cols) == metrics_text([], cols)

@@ -74,8 +74,9 @@ class OrderedWriter:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: deque[Future] = deque()
 
-    def write(self, *files: tuple[str | os.PathLike, bytes]) -> None:
-        """Write each ``(path, data)`` atomically, in order, after every earlier write."""
+    def write(self, *files: tuple[str | os.PathLike, bytes | Callable[[], bytes]]) -> None:
+        """Write each ``(path, data)`` atomically, in order, after every earlier write;
+        ``data`` may be a function that makes the bytes (called on the writer's thread)."""
         self._collect(self.depth - 1)  # bound the queue; raise an earlier failure here
         if self._pool is None:
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="rnnlab-writer")
@@ -96,9 +97,9 @@ class OrderedWriter:
             self._pending.popleft().result()
 
 
-def _write_all(files: tuple[tuple[str | os.PathLike, bytes], ...]) -> None:
+def _write_all(files: tuple[tuple[str | os.PathLike, bytes | Callable[[], bytes]], ...]) -> None:
     for path, data in files:
-        atomic_write_bytes(path, data)
+        atomic_write_bytes(path, data() if callable(data) else data)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

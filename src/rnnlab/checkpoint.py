@@ -9,9 +9,11 @@ either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ def tensors_sha256(arrays: dict[str, np.ndarray]) -> str:
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(a.tobytes())
+        h.update(a)  # contiguous: hashed where it lies (no copy)
     return h.hexdigest()
 
 
@@ -99,6 +101,23 @@ def checkpoint_bytes(
     extra: dict[str, Any] | None = None,
 ) -> bytes:
     """The file :func:`save_checkpoint` writes, as bytes (a copy: the arrays may change after)."""
+    return deferred_checkpoint(params, optimizer_state, metadata, extra, copy=False)()
+
+
+def deferred_checkpoint(
+    params: dict[str, np.ndarray],
+    optimizer_state: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    *,
+    copy: bool = True,
+) -> Callable[[], bytes]:
+    """:func:`checkpoint_bytes` in two halves: the checks and the copies of what the caller may
+    change after now, the hashing and encoding when the returned function is called (by a
+    writer thread: a run folder's saves then cost the training thread a fifth of a full
+    encoding, ``benchmarks/NOTES.md``). ``copy=False`` leaves the arrays uncopied, for a caller
+    that encodes at once. Bad arguments raise here, not in the returned function.
+    """
     if not isinstance(params, dict) or not params:
         raise TypeError(f"params: expected a non-empty dict of arrays, got {type(params).__name__}")
     arrays: dict[str, np.ndarray] = {}
@@ -111,20 +130,32 @@ def checkpoint_bytes(
         _flatten({"optim": optimizer_state}, "", arrays, rest)
     if extra:
         _flatten({"extra": extra}, "", arrays, rest)
+    if copy:  # _flatten keeps contiguous arrays as they are
+        arrays = {k: a.copy() for k, a in arrays.items()}
+    # the JSON parts as text now: checked here, and fixed against later changes (loaded again
+    # and dumped in the header, they give the same text)
+    try:
+        leaves = json.dumps(rest, allow_nan=True)
+    except TypeError as exc:
+        raise TypeError(f"optimizer_state: expected JSON-serialisable values ({exc})") from None
+    try:
+        meta = json.dumps(metadata or {}, allow_nan=True)
+    except TypeError as exc:
+        raise TypeError(f"metadata: expected JSON-serialisable values ({exc})") from None
+    return functools.partial(_encode, arrays, leaves, meta)
+
+
+def _encode(arrays: dict[str, np.ndarray], leaves: str, meta: str) -> bytes:
     # safetensors stores 0-d arrays as shape (1,); remember which ones to restore their shape.
     scalars = sorted(k for k, a in arrays.items() if a.ndim == 0)
     header = {
         "format": _FORMAT,
-        "leaves": rest,
+        "leaves": json.loads(leaves),
         "scalars": scalars,
-        "metadata": metadata or {},
+        "metadata": json.loads(meta),
         "sha256": tensors_sha256(arrays),
     }
-    try:
-        text = json.dumps(header, allow_nan=True)
-    except TypeError as exc:
-        raise TypeError(f"metadata: expected JSON-serialisable values ({exc})") from None
-    return _st_save(arrays, metadata={_META_KEY: text})
+    return _st_save(arrays, metadata={_META_KEY: json.dumps(header, allow_nan=True)})
 
 
 @dataclass
