@@ -82,10 +82,11 @@ class MetricsText:
     still cost 0.3-0.6 ms a save at 3,000 rows, so rows saved before are compared by identity
     (pointers, in C), and only the last :attr:`TAIL` of them and the new ones by value.
 
-    The contract that makes this exact: a row may be changed in place only while it is among
-    the last :attr:`TAIL` rows of the previous save (the trainer fills the test columns of the
-    row just evaluated, and the final verdict those of the last row); an older row that changes
-    must be replaced by another dict, which is formatted again. (A value replaced by an equal
+    The contract that makes this exact: a row may be changed in place only while it is new or
+    among the last :attr:`TAIL` rows saved before (of those left, when rows were dropped since):
+    the trainer fills the test columns of the row just evaluated, and the final verdict those of
+    the last row. An older row that changes must be replaced by another dict, which is formatted
+    again. (A value replaced by an equal
     one of another type, 1 by 1.0, keeps its old text: the trainer's columns keep their types.)
 
     Examples:
