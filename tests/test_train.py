@@ -312,3 +312,20 @@ def test_metrics_text_kept_lines_match_a_fresh_format():
             assert kept.text(rows, columns) == metrics_text(rows, columns)
         saved = len(rows)
     assert kept.text([], cols) == metrics_text([], cols)
+
+
+def test_progress_bar_ends_on_the_last_kept_row(capsys, monkeypatch, tmp_path):
+    """The bar's text is made only now and then (not at every step); its last text is the last
+    kept row's, with the last test result."""
+    import rnnlab.training.callbacks as cbs
+    from rnnlab.figures.training import read_metrics
+
+    monkeypatch.setattr(cbs, "POSTFIX_EVERY", 3600.0)  # after the first step: only at the end
+    cfg = TrainConfig(**TINY, model="rnn", steps=9, out=str(tmp_path / "run"))
+    run = train(cfg, log=lambda s: None)
+    last = {k: v[-1] for k, v in read_metrics(run.out / "metrics.csv").items()}
+    err = capsys.readouterr().err.rstrip().splitlines()[-1]
+    assert err.startswith("rnn adding") and f"{run.step}/9" in err
+    want = f"loss {last['loss']:.3g} |g| {last['grad_norm']:.3g} acc {100 * last['accuracy']:.0f}%"
+    assert want in err
+    assert f"test {100 * last['test_accuracy']:.1f}%" in err

@@ -8,11 +8,13 @@ for a result the loop needs), not the worker's time, and the steps trained past 
 evaluation ended the run (dropped when the run returns to it) count as overhead, not as steps.
 With ``run_folder=True`` the run also writes what ``rnnlab train --out`` writes (the callbacks
 of :func:`rnnlab.train`: a checkpoint and ``metrics.csv`` at every evaluation, the loss curve at
-the end), into a temporary folder; the progress bar is left out (it draws on the terminal).
+the end), into a temporary folder, and runs its progress bar, drawn into the null device.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -37,7 +39,7 @@ class TrainerTiming:
     background: bool = False  # evaluations on a second thread
     dropped: int = 0  # steps trained past the evaluation that ended the run
     loadavg: str = ""
-    run_folder: bool = False  # writing the run folder as `rnnlab train --out` does
+    run_folder: bool = False  # the run folder and progress bar of `rnnlab train --out`
     checkpoints: float = 0.0  # writing checkpoints and metrics.csv (not in "evaluation")
     figure: float = 0.0  # drawing loss-curve.png at the end (matplotlib's import included)
 
@@ -64,11 +66,15 @@ def time_trainer(
     """Run the adding problem (T=100) with the trainer's defaults and time its parts.
 
     ``steps=None`` trains until solved (or the default budget); ``background`` as
-    :class:`rnnlab.training.Trainer` takes it; ``run_folder``: write the run folder as
-    ``rnnlab train --out`` does (module docstring); ``settings`` override fields of
-    :class:`rnnlab.training.TrainConfig` (e.g. ``eval_every``).
+    :class:`rnnlab.training.Trainer` takes it; ``run_folder``: write the run folder and run the
+    progress bar as ``rnnlab train --out`` does (module docstring); ``settings`` override fields
+    of :class:`rnnlab.training.TrainConfig` (e.g. ``eval_every``).
     """
-    with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="rnnlab-bench-"))
+        if run_folder:  # the bar draws on stderr
+            null = stack.enter_context(open(os.devnull, "w"))
+            stack.enter_context(contextlib.redirect_stderr(null))
         return _time_trainer(dtype, seed, steps, background, tmp if run_folder else None, settings)
 
 
@@ -112,7 +118,7 @@ def _time_trainer(
     source = make_source(c)
     c = resolve_config(c, source)
     folder = RunFolder(out) if out is not None else None
-    cbs = default_callbacks(folder, False, c.patience) if folder is not None else []
+    cbs = default_callbacks(folder, True, c.patience) if folder is not None else []
     trainer = Trainer(c, source, build_model(c, source), callbacks=cbs, background=background)
     trainer.gradient_step = timed(trainer.gradient_step, "step")  # type: ignore[method-assign]
     trainer.next_batch = timed(trainer.next_batch, "batches")  # type: ignore[method-assign]

@@ -19,10 +19,25 @@ DPI = 110
 COLORS = rcParams["axes.prop_cycle"].by_key()["color"]
 
 
-def new_figure(figsize: tuple[float, float]) -> Figure:
-    """A figure of ``figsize`` inches with constrained layout, outside pyplot."""
-    # constrained layout is solved during the one draw savefig does (tight_layout draws twice)
-    return Figure(figsize=figsize, layout="constrained")
+def new_figure(
+    figsize: tuple[float, float], margins: tuple[float, float, float, float] | None = None
+) -> Figure:
+    """A figure of ``figsize`` inches outside pyplot, with constrained layout, or with fixed
+    ``margins = (left, right, bottom, top)`` in inches around its subplots.
+
+    Fixed margins are for figures whose labels have a known extent (the training curves: tick
+    labels of a few characters): constrained layout measures every tick label of every axis
+    before the draw, about half of such a figure's drawing time (``benchmarks/NOTES.md``).
+    """
+    if margins is None:
+        # constrained layout is solved during the one draw savefig does (tight_layout draws
+        # twice)
+        return Figure(figsize=figsize, layout="constrained")
+    w, h = figsize
+    left, right, bottom, top = margins
+    fig = Figure(figsize=figsize)
+    fig.subplots_adjust(left / w, bottom / h, 1 - right / w, 1 - top / h, hspace=0.08)
+    return fig
 
 
 def save_figure(fig: Figure, path: str | os.PathLike) -> Path:

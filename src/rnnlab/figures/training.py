@@ -14,6 +14,18 @@ import numpy as np
 
 from ._save import new_figure, save_figure
 
+# Fixed margins (inches: left, right, bottom, top) for the stacked training panels: their tick
+# labels are a few characters ("0.0001", "1e-05", "100"), so the left margin fits the longest
+# with the y label, and drawing skips constrained layout's measuring pass (figures/_save.py).
+_MARGINS = (0.85, 0.12, 0.5, 0.12)
+_TITLE = 0.2  # more at the top for a title
+
+
+def _margins(title: str) -> tuple[float, float, float, float]:
+    left, right, bottom, top = _MARGINS
+    return left, right, bottom, top + (_TITLE if title else 0.0)
+
+
 _COLUMNS = ("step", "sequences", "loss", "grad_norm", "accuracy", "seconds", "test_accuracy")
 
 
@@ -80,6 +92,13 @@ def _log_scale(ax) -> None:
     ys = [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines]
     if any(np.any(np.isfinite(y) & (y > 0)) for y in ys):
         ax.set_yscale("log")
+        pos = np.concatenate([y[np.isfinite(y) & (y > 0)] for y in ys])
+        if np.log10(pos.max() / pos.min()) > 2:
+            # over more than two decades, minor ticks at 2 and 5 only: the eight of each decade
+            # are clutter there, and each is an object to lay out (a third of the drawing time)
+            from matplotlib.ticker import LogLocator
+
+            ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
         # plain numbers (3, 0.4), not 3x10^0; minor ticks labelled only where a decade or less
         # is shown, as matplotlib's own log formatter decides
         from matplotlib.ticker import LogFormatter
@@ -134,7 +153,7 @@ def plot_loss_curve(
     nan = np.full(m["sequences"].shape, np.nan)
     has_acc = any(np.isfinite(m.get(k, nan)).any() for k in ("accuracy", "test_accuracy"))
     if has_acc:
-        fig = new_figure((7, 7.5))
+        fig = new_figure((7, 7.5), _margins(title))
         axes = fig.subplots(3, 1, sharex=True)
         _curve_axes(axes, m, None, "C0")
         axes[1].plot([], [], "o-", ms=3, color="C0", label="fresh test sequences")
@@ -142,7 +161,7 @@ def plot_loss_curve(
         axes[1].legend(loc="center right", fontsize=8)
         _finish_axes(axes, clip)
     else:
-        fig = new_figure((7, 5.5))
+        fig = new_figure((7, 5.5), _margins(title))
         ax_loss, ax_norm = fig.subplots(2, 1, sharex=True)
         scratch = fig.add_axes((0, 0, 0, 0), visible=False)  # the accuracy panel it does not draw
         _curve_axes((ax_loss, scratch, ax_norm), m, "training batches", "C0")
@@ -170,7 +189,7 @@ def plot_comparison(
 
     ``reference = (label, sequences)`` draws a vertical line, e.g. the paper's sequence count.
     """
-    fig = new_figure((7.5, 8))
+    fig = new_figure((7.5, 8), _margins(title))
     axes = fig.subplots(3, 1, sharex=True)
     for i, (label, path) in enumerate(runs):
         _curve_axes(axes, read_metrics(path), label, f"C{i}")

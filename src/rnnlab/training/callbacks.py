@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from .. import checkpoint as ckpt
@@ -114,6 +115,7 @@ class ProgressBar(Callback):
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self._due = 0.0  # time.monotonic() from which the next step sets the bar's text
 
     def on_start(self, trainer: Trainer) -> None:
         from tqdm.auto import tqdm
@@ -131,24 +133,39 @@ class ProgressBar(Callback):
         )
 
     def on_step(self, trainer: Trainer, row: dict[str, Any]) -> None:
-        acc = row.get("accuracy")
-        last = trainer.last_eval
-        text = f"loss {row['loss']:.3g} |g| {row['grad_norm']:.3g}"
-        if acc is not None:
-            text += f" acc {100 * acc:.0f}%"
-        if last is not None:
-            text += (
-                f" test {100 * last.accuracy:.1f}%"
-                if last.accuracy is not None
-                else f" test loss {last.loss:.3g}"
-            )
+        # the bar redraws at most every mininterval: its text is made only when it may show
+        # (formatting it at every step cost ~8 us of a 1.3 ms adding step)
+        now = time.monotonic()
+        if now >= self._due:
+            self._due = now + POSTFIX_EVERY
+            self.bar.set_postfix_str(_postfix(trainer, row), refresh=False)
         self.bar.update(1)
-        self.bar.set_postfix_str(text, refresh=False)
 
     def on_end(self, trainer: Trainer) -> None:
         if self.bar is not None:
             self.bar.n = trainer.step  # a run that returned to an evaluated step ends there
+            if trainer.rows:
+                self.bar.set_postfix_str(_postfix(trainer, trainer.rows[-1]), refresh=False)
             self.bar.close()
+
+
+POSTFIX_EVERY = 0.1  # seconds between two texts of the progress bar (it redraws every 0.5 s)
+
+
+def _postfix(trainer: Trainer, row: dict[str, Any]) -> str:
+    """The progress bar's text: the step's loss, gradient norm, accuracy, last test result."""
+    acc = row.get("accuracy")
+    last = trainer.last_eval
+    text = f"loss {row['loss']:.3g} |g| {row['grad_norm']:.3g}"
+    if acc is not None:
+        text += f" acc {100 * acc:.0f}%"
+    if last is not None:
+        text += (
+            f" test {100 * last.accuracy:.1f}%"
+            if last.accuracy is not None
+            else f" test loss {last.loss:.3g}"
+        )
+    return text
 
 
 class LossCurve(Callback):
