@@ -326,7 +326,7 @@ def run_cli(
             "evaluations in line and on a second thread (the default with two or more cores; the "
             "same verdicts); the last row of each dtype also writes the run folder as "
             "`rnnlab train --out` does (a checkpoint and `metrics.csv` at every evaluation, "
-            "`loss-curve.png` at the end; no progress bar). "
+            "`loss-curve.png` at the end) and runs its progress bar (into the null device). "
             '"outside steps" is the share of the wall time not spent in the training steps '
             "(evaluation on the training thread, drawing batches, metric rows, checkpoints, the "
             'figure, steps trained past the solving evaluation); "figure aside" leaves out '
