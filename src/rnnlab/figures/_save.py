@@ -36,6 +36,7 @@ def new_figure(
     w, h = figsize
     left, right, bottom, top = margins
     fig = Figure(figsize=figsize)
+    # hspace: the gap between stacked panels, as a fraction of a panel's height
     fig.subplots_adjust(left / w, bottom / h, 1 - right / w, 1 - top / h, hspace=0.08)
     return fig
 

@@ -91,17 +91,16 @@ def _log_scale(ax) -> None:
     every value is NaN, keeps a linear axis instead of failing to draw)."""
     ys = [np.asarray(line.get_ydata(), dtype=float) for line in ax.lines]
     if any(np.any(np.isfinite(y) & (y > 0)) for y in ys):
+        from matplotlib.ticker import LogFormatter, LogLocator
+
         ax.set_yscale("log")
         pos = np.concatenate([y[np.isfinite(y) & (y > 0)] for y in ys])
         if np.log10(pos.max() / pos.min()) > 2:
             # over more than two decades, minor ticks at 2 and 5 only: the eight of each decade
-            # are clutter there, and each is an object to lay out (a third of the drawing time)
-            from matplotlib.ticker import LogLocator
-
+            # are clutter there, and each is an object to lay out (a fifth of the drawing time)
             ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
         # plain numbers (3, 0.4), not 3x10^0; minor ticks labelled only where a decade or less
         # is shown, as matplotlib's own log formatter decides
-        from matplotlib.ticker import LogFormatter
 
         class Plain(LogFormatter):
             def _num_to_string(self, x, vmin, vmax):  # 0.4, not 4e-01
