@@ -110,6 +110,9 @@ class EarlyStopping(Callback):
             )
 
 
+POSTFIX_EVERY = 0.1  # seconds between two texts of the progress bar (it redraws every 0.5 s)
+
+
 class ProgressBar(Callback):
     """A tqdm bar on stderr: steps, loss, gradient norm, accuracy, last test result."""
 
@@ -147,9 +150,6 @@ class ProgressBar(Callback):
             if trainer.rows:
                 self.bar.set_postfix_str(_postfix(trainer, trainer.rows[-1]), refresh=False)
             self.bar.close()
-
-
-POSTFIX_EVERY = 0.1  # seconds between two texts of the progress bar (it redraws every 0.5 s)
 
 
 def _postfix(trainer: Trainer, row: dict[str, Any]) -> str:

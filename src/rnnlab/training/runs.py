@@ -86,8 +86,8 @@ class MetricsText:
     among the last :attr:`TAIL` rows saved before (of those left, when rows were dropped since):
     the trainer fills the test columns of the row just evaluated, and the final verdict those of
     the last row. An older row that changes must be replaced by another dict, which is formatted
-    again. (A value replaced by an equal
-    one of another type, 1 by 1.0, keeps its old text: the trainer's columns keep their types.)
+    again. (A value replaced by an equal one of another type, 1 by 1.0, keeps its old text: the
+    trainer's columns keep their types.)
 
     Examples:
         >>> m = MetricsText()
