@@ -10,7 +10,15 @@ import pytest
 
 import rnnlab.training.bptt as bptt
 from rnnlab import checkpoint as ckpt
-from rnnlab.data import ArrayDataset, TaskSource
+from rnnlab.data import (
+    ArrayDataset,
+    Evaluation,
+    EvaluationCancelled,
+    TaskSource,
+    cancellation_point,
+)
+from rnnlab.data.cancel import called_off_by
+from rnnlab.tasks import get_task
 from rnnlab.text import TextSource, text_config, train_text
 from rnnlab.training import TrainConfig, train
 
@@ -159,3 +167,54 @@ def test_cli_eval_thread_flag_gives_the_same_run_folder(tmp_path, capsys):
         code = main([*argv, flag, "--quiet", "--out", str(tmp_path / name)])
         assert code == 0, capsys.readouterr()
     _same_folders(tmp_path / "inline", tmp_path / "background")
+
+
+def test_cancellation_point_raises_only_under_a_set_flag():
+    cancellation_point()  # no flag on this thread: nothing happens
+    flag = threading.Event()
+    with called_off_by(flag):
+        cancellation_point()
+        flag.set()
+        with pytest.raises(EvaluationCancelled):
+            cancellation_point()
+    cancellation_point()  # the flag belonged to that evaluation only
+
+
+class _SolvesAtOnce(TaskSource):
+    """The first evaluation says "solved" after 0.3 s; the later ones run 200 chunks of 10 ms
+    with a cancellation point before each and record how many they ran."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.calls, self.chunks, self.cancelled = 0, [], []
+
+    def evaluate(self, model, **kw):
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(0.3)  # later evaluation points are submitted meanwhile
+            return Evaluation(loss=0.0, size=self.task.test_size, solved=True, accuracy=1.0)
+        self.chunks.append(0)
+        try:
+            for _ in range(200):
+                cancellation_point()
+                time.sleep(0.01)
+                self.chunks[-1] += 1
+        except EvaluationCancelled:
+            self.cancelled.append(True)
+            raise
+        return Evaluation(loss=1.0, size=self.task.test_size, solved=False, accuracy=0.0)
+
+
+def test_an_evaluation_the_run_no_longer_needs_is_called_off():
+    # when the first result solves the task, the evaluation of a later step is already on the
+    # worker: it stops at its next cancellation point instead of running its 2 s to the end
+    source = _SolvesAtOnce(get_task("adding", length=12))
+    cfg = TrainConfig(model="lstm", hidden=4, eval_every=1, steps=500)
+    run = train(cfg, source, background_eval=True, callbacks=[], **QUIET)
+    assert run.status == "solved" and run.step == 1
+    deadline = time.perf_counter() + 1.0
+    for t in threading.enumerate():
+        if t.name.startswith("rnnlab-eval"):
+            t.join(max(deadline - time.perf_counter(), 0.0))
+    assert not any(t.name.startswith("rnnlab-eval") for t in threading.enumerate())
+    assert source.cancelled == [True] and source.chunks[0] < 200

@@ -153,3 +153,14 @@ def test_trainer_timing_counts_every_part_once(tmp_path):
     assert t.step + t.batches + t.evaluation + t.checkpoints + t.figure <= t.wall
     assert t.evaluation >= 0.0 and 0.0 < t.outside_loop < t.outside < 1.0
     assert "| written |" in format_trainer_row(t) and "| none |" in format_trainer_row(bare)
+
+
+def test_command_timing_runs_the_console_script_whole():
+    from rnnlab.bench_trainer import TrainerTiming, format_command_row, time_command
+
+    inside = TrainerTiming("float32", 0, "not solved", 5, 40, 1.0, 0.5, 0.0, 0.0)
+    c = time_command(inside, steps=5)
+    # the fresh process ran its 5 steps to the run folder's metrics; its wall time holds the
+    # interpreter's start and the imports, so it is longer than any run's steps
+    assert c.steps == 5 and c.wall > 0.5 and 0.0 < c.outside < 1.0
+    assert format_command_row(c).startswith("| float32 | 5 | ")

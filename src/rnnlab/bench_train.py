@@ -278,7 +278,14 @@ def run_cli(
 ) -> list[str]:
     """``rnnlab bench --workload train``: every step table, then the trainer's overhead."""
     from .bench import environment_line
-    from .bench_trainer import TRAINER_HEADER, format_trainer_row, time_trainer
+    from .bench_trainer import (
+        COMMAND_HEADER,
+        TRAINER_HEADER,
+        format_command_row,
+        format_trainer_row,
+        time_command,
+        time_trainer,
+    )
 
     sections = [
         "# rnnlab bench --workload train",
@@ -302,7 +309,7 @@ def run_cli(
             echo(f"{text.splitlines()[-1]} (load average {report.loadavg})")
             sections += ["", text]
     if trainer:
-        rows = []
+        rows, commands = [], []
         echo(TRAINER_HEADER)
         for name in dtypes:
             for background, folder in ((False, False), (True, False), (True, True)):
@@ -315,6 +322,10 @@ def run_cli(
                 )
                 rows.append(t)
                 echo(format_trainer_row(t))
+            commands.append(time_command(t, steps=200 if quick else None))
+        echo(COMMAND_HEADER)
+        for c in commands:
+            echo(format_command_row(c))
         loads = "; ".join(t.loadavg for t in rows)
         sections += [
             "",
@@ -334,5 +345,13 @@ def run_cli(
             "",
             TRAINER_HEADER,
             *(format_trainer_row(t) for t in rows),
+            "",
+            "The whole command, `rnnlab train` with the run folder in a fresh process (the "
+            "interpreter's start, the imports, Numba's first load of the compiled kernels, the "
+            "run, the loss curve, the exit), against the same run's training steps as timed "
+            "above (the last row of its dtype: the same steps, the same bits):",
+            "",
+            COMMAND_HEADER,
+            *(format_command_row(c) for c in commands),
         ]
     return sections

@@ -14,7 +14,10 @@ the end), into a temporary folder, and runs its progress bar, drawn into the nul
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -175,3 +178,50 @@ def format_trainer_row(t: TrainerTiming) -> str:
         f"| {100 * t.outside:.1f} % | {100 * t.outside_loop:.1f} % "
         f"| {t.steps / t.wall:.0f} | {t.steps / t.step:.0f} |"
     )
+
+
+@dataclass
+class CommandTiming:
+    """The whole ``rnnlab train`` command in a fresh process, against the training steps of the
+    same run timed in this process (:func:`time_trainer` with ``run_folder=True``)."""
+
+    dtype: str
+    steps: int  # steps the command's run kept (read from its metrics.csv)
+    wall: float  # the process, start to exit
+    step: float  # the same run's training steps, timed in this process
+
+    @property
+    def outside(self) -> float:
+        """Share of the command's wall time spent outside the training steps."""
+        return 1.0 - self.step / self.wall
+
+
+def time_command(inside: TrainerTiming, steps: int | None = None) -> CommandTiming:
+    """Run ``rnnlab train --task adding`` (seed and dtype of ``inside``, a run-folder timing)
+    in a fresh Python process through the console script's function, and time it whole: the
+    interpreter's start, the imports, Numba's first load of the compiled kernels, the run, the
+    loss curve and the exit. ``inside.step`` is the same run's time in its steps (the same
+    steps, the same bits)."""
+    with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
+        out = os.path.join(tmp, "run")
+        args = ["train", "--task", "adding", "--model", "lstm", "--length", "100"]
+        args += ["--seed", str(inside.seed), "--dtype", inside.dtype, "--quiet", "--out", out]
+        if steps is not None:
+            args += ["--steps", str(steps)]
+        code = "from rnnlab.cli import console; console()"
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, *args], capture_output=True, check=False)
+        wall = time.perf_counter() - t0
+        with open(os.path.join(out, "metrics.csv"), newline="") as f:
+            kept = sum(1 for _ in csv.DictReader(f))
+    return CommandTiming(inside.dtype, kept, wall, inside.step)
+
+
+COMMAND_HEADER = (
+    "| dtype | steps | command wall s | in steps s | outside steps |\n|---|---:|---:|---:|---:|"
+)
+
+
+def format_command_row(c: CommandTiming) -> str:
+    """One row of the whole-command table."""
+    return f"| {c.dtype} | {c.steps:,} | {c.wall:.2f} | {c.step:.2f} | {100 * c.outside:.1f} % |"

@@ -17,6 +17,7 @@ from .base import (
     model_io,
     register_loader,
 )
+from .cancel import EvaluationCancelled, cancellation_point
 from .tasks import TASK_DEFAULTS, TaskSource
 
 __all__ = [
@@ -27,7 +28,9 @@ __all__ = [
     "Batch",
     "DataSource",
     "Evaluation",
+    "EvaluationCancelled",
     "TaskSource",
+    "cancellation_point",
     "load_source",
     "model_io",
     "register_loader",

@@ -13,6 +13,7 @@ from ..model import mask_from_last
 from ..readout import readout_value
 from ..tasks.base import Batch
 from .base import LOSSES, TARGETS, DataSource, Evaluation
+from .cancel import cancellation_point
 
 
 def _as_inputs(name: str, x: object) -> np.ndarray:
@@ -348,6 +349,7 @@ class ArrayDataset(DataSource):
         n_all = self.val.n if size is None else min(size, self.val.n)
         loss_sum, hits = 0.0, []
         for s in range(0, n_all, chunk):
+            cancellation_point()  # a background evaluation no longer wanted stops here
             b = self.val.batch(np.arange(s, min(s + chunk, n_all)))
             x = b.x.astype(model.dtype, copy=False)
             h, _, _ = model.layer.forward(x)

@@ -119,6 +119,8 @@ class DataSource(ABC):
         set that no other evaluation and no training batch shares. ``size`` and ``screen`` are
         the trainer's ``eval_size`` / ``screen_size``: a source may check ``screen`` sequences
         first and the full set only when they pass. Only a full evaluation may say ``solved``.
+        A long evaluation calls :func:`rnnlab.data.cancellation_point` between its chunks, so a
+        background evaluation the run no longer needs stops there (:mod:`rnnlab.data.cancel`).
         """
 
     @property

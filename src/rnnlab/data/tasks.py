@@ -16,6 +16,7 @@ from ..readout import readout_value
 from ..tasks import get_task
 from ..tasks.base import Batch, Task
 from .base import DataSource, Evaluation
+from .cancel import cancellation_point
 
 # Training settings the plain `rnnlab train --task NAME` uses (chosen by measurement; see README).
 # The negative input-gate bias is the paper's own (Exp. 4 starts them at -3 and -6): with open
@@ -181,6 +182,7 @@ def evaluate_model(
         b = task.sample(min(chunk, size - start), gen, split="test")  # the same draws either way
         bounds = _early_bounds(b.x.shape[1]) if stop_early and start == 0 else [0, b.x.shape[1]]
         for lo, hi in zip(bounds[:-1], bounds[1:]):
+            cancellation_point()  # a background evaluation no longer wanted stops here
             s = _slice(b, lo, hi, task.target) if hi - lo < b.x.shape[1] else b
             h, _, _ = model.layer.forward(s.x.astype(model.dtype, copy=False), keep_cache=False)
             value, y = readout_value(

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..data.base import DataSource, Evaluation, register_loader
+from ..data.cancel import cancellation_point
 from ..tasks.base import Batch
 from .corpus import ENCODING_ERRORS, CorpusFiles, find_files, read_files, read_texts
 from .vocab import Vocabulary
@@ -68,6 +69,7 @@ def score(model: Any, codes: np.ndarray, *, chunk: int = 2048) -> tuple[float, i
     V = model.layer.input_size
     n, total, state = len(codes), 0.0, None
     for s in range(0, n - 1, chunk):
+        cancellation_point()  # a background evaluation no longer wanted stops here
         e = min(s + chunk, n - 1)
         x = one_hot(np.asarray(codes[s:e])[:, None], V, model.dtype)  # (l, 1, V)
         h, state, _ = model.layer.forward(x, state)  # (l, 1, H)

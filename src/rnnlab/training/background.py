@@ -19,14 +19,17 @@ it finished (or when the loop ends, which waits for it):
   callback ended the run on the result (early stopping), which leaves the trainer at ``s``.
 
 A few evaluations may be pending at once (:class:`BackgroundEvaluator`); results are applied in
-the order of their steps, and those after a result that ends the run are dropped. The training
-path never reads a result, so every step computes the same bits either way.
+the order of their steps, and those after a result that ends the run are dropped: one not yet
+started never starts, one running is called off at the source's next cancellation point
+(:mod:`rnnlab.data.cancel`). The training path never reads a result, so every step computes the
+same bits either way.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +40,7 @@ import numpy as np
 from .._stack import join_state, state_parts
 from .._validate import NonFiniteError
 from ..data import Evaluation
+from ..data.cancel import called_off_by
 
 if TYPE_CHECKING:  # pragma: no cover
     from .trainer import Trainer
@@ -101,7 +105,10 @@ class BackgroundEvaluator:
     def __init__(self, max_pending: int = 4) -> None:
         self.max_pending = max_pending
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnlab-eval")
-        self._pending: deque[tuple[Future, Snapshot, dict[str, Any], Any]] = deque()
+        # (result, snapshot, metric row, model copy, the flag that calls the evaluation off)
+        self._pending: deque[tuple[Future, Snapshot, dict[str, Any], Any, threading.Event]] = (
+            deque()
+        )
         self._spare: list[Any] = []  # model copies whose evaluation has been applied
 
     def submit(self, trainer: Trainer, row: dict[str, Any]) -> None:
@@ -121,9 +128,10 @@ class BackgroundEvaluator:
         # the worker runs on the core a split kernel would take (rnnlab.kernels._split): lent
         # before it starts, given back when the evaluation ends or is dropped unstarted
         lend_second_core()
-        future = self._pool.submit(trainer.judge, model, snap.step, False)
+        flag = threading.Event()
+        future = self._pool.submit(_judge, trainer, model, snap.step, flag)
         future.add_done_callback(lambda _: return_second_core())
-        self._pending.append((future, snap, row, model))
+        self._pending.append((future, snap, row, model, flag))
 
     def collect(self, trainer: Trainer, *, wait: bool) -> None:
         """Apply the finished results in order (``wait``: every pending one) until one ends the
@@ -139,7 +147,7 @@ class BackgroundEvaluator:
         return max(1, min(self.max_pending, (256 << 20) // max(4 * nbytes, 1)))
 
     def _apply_oldest(self, trainer: Trainer) -> None:
-        future, snap, row, model = self._pending.popleft()
+        future, snap, row, model, _ = self._pending.popleft()
         try:
             result, overflow = future.result(), False
         except NonFiniteError:
@@ -164,13 +172,20 @@ class BackgroundEvaluator:
         self._spare.append(model)
 
     def _drop(self) -> None:
-        """Forget the evaluations of steps the run will not keep."""
-        for future, *_ in self._pending:
+        """Forget the evaluations of steps the run will not keep (one running is called off)."""
+        for future, *_, flag in self._pending:
             future.cancel()
+            flag.set()
         self._pending.clear()
 
     def close(self) -> None:
-        """Stop the worker; pending evaluations are dropped, and one already running finishes
-        on its own copy of the model without being waited for (its result is not needed)."""
+        """Stop the worker; pending evaluations are dropped, and one already running is called
+        off at its source's next cancellation point, not waited for (its result is not needed)."""
         self._drop()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _judge(trainer: Trainer, model: Any, step: int, flag: threading.Event) -> Evaluation:
+    # on the worker thread: the evaluation stops at a cancellation point once flag is set
+    with called_off_by(flag):
+        return trainer.judge(model, step, False)
