@@ -352,7 +352,7 @@ class ArrayDataset(DataSource):
             cancellation_point()  # a background evaluation no longer wanted stops here
             b = self.val.batch(np.arange(s, min(s + chunk, n_all)))
             x = b.x.astype(model.dtype, copy=False)
-            h, _, _ = model.layer.forward(x)
+            h, _, _ = model.layer.forward(x, keep_cache=False)  # no backward follows
             value, y = readout_value(
                 model.readout, h, b.y, model.loss, **b.loss_kwargs(self.target)
             )
