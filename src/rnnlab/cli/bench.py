@@ -47,7 +47,10 @@ from .. import bench
     "--trainer/--no-trainer",
     default=True,
     show_default=True,
-    help="train workload: also time `rnnlab train --task adding` (to solved, seed 0, each dtype).",
+    help=(
+        "train workload: also time `rnnlab train --task adding` (to solved, seed 0, each "
+        "dtype), in parts and as a whole command in a fresh process."
+    ),
 )
 @click.option(
     "--out",
