@@ -210,8 +210,11 @@ def time_command(inside: TrainerTiming, steps: int | None = None) -> CommandTimi
             args += ["--steps", str(steps)]
         code = "from rnnlab.cli import console; console()"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code, *args], capture_output=True, check=False)
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        if done.returncode not in (0, 1):  # 1: a run that ended unsolved (a short --steps)
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"rnnlab train exited with {done.returncode}: {last}")
         with open(os.path.join(out, "metrics.csv"), newline="") as f:
             kept = sum(1 for _ in csv.DictReader(f))
     return CommandTiming(inside.dtype, kept, wall, inside.step)

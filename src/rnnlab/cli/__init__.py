@@ -77,7 +77,7 @@ def console() -> None:
     """The ``rnnlab`` console script: :func:`main` on ``sys.argv``, then exit with its status."""
     code = main()
     # The process ends here. Without this, interpreter shutdown runs the cyclic collector
-    # over every object the imports made (Numba's, matplotlib's): 0.20 s at the end of an
+    # over every object the imports made (Numba's, matplotlib's): 0.20 s after a short
     # adding run, 0.04 s with them frozen (benchmarks/NOTES.md). Nothing is left to write:
     # each command has closed its files, and the run folder's writer thread has finished.
     gc.freeze()

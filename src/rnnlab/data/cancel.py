@@ -3,12 +3,12 @@
 The trainer evaluates on a second thread while training goes on
 (:mod:`rnnlab.training.background`). When a result ends the run (the task is solved at an
 earlier step, or the run stops), the evaluations of later steps are dropped, but one may already
-be running: a full test set of the adding problem takes the worker 0.12-0.14 s, and a process
-waits for its threads before it exits. So the worker runs each evaluation under a flag
-(:func:`called_off_by`), and a source's :meth:`~rnnlab.data.DataSource.evaluate` calls
-:func:`cancellation_point` between its chunks: once the flag is set, the evaluation stops there
-with :class:`EvaluationCancelled`. A source that never calls it is simply not stopped early; on
-the training thread (no flag) it does nothing.
+be running: the worker went on for 0.12-0.17 s after a solved adding run, on a test set nobody
+would read, and a process waits for its threads before it exits. So the worker runs each
+evaluation under a flag (:func:`called_off_by`), and a source's
+:meth:`~rnnlab.data.DataSource.evaluate` calls :func:`cancellation_point` between its chunks:
+once the flag is set, the evaluation stops there with :class:`EvaluationCancelled`. A source that
+never calls it is simply not stopped early; on the training thread (no flag) it does nothing.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class BackgroundEvaluator:
     def __init__(self, max_pending: int = 4) -> None:
         self.max_pending = max_pending
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnlab-eval")
-        # (result, snapshot, metric row, model copy, the flag that calls the evaluation off)
+        # (its future, snapshot, metric row, model copy, the flag that calls the evaluation off)
         self._pending: deque[tuple[Future, Snapshot, dict[str, Any], Any, threading.Event]] = (
             deque()
         )
