@@ -367,12 +367,17 @@ def test_backward_without_dx_gives_the_same_gradients(family, dtype):
     ],
 )
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_forward_without_cache_gives_the_same_outputs(family, kw, dtype):
-    """keep_cache=False (evaluation): the LSTM runs its cache-free kernel, the same bits."""
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_forward_without_cache_gives_the_same_outputs(family, kw, dtype, one_hot):
+    """keep_cache=False (evaluation): the LSTM runs its cache-free kernel, the same bits (one-hot
+    inputs: both gather rows of W_xh)."""
     cls = {"rnn": rnnlab.RNN, "lstm": rnnlab.LSTM, "gru": rnnlab.GRU}[family]
     layer = cls(3, 5, num_layers=2, bidirectional=True, rng=0, dtype=dtype, **kw)
     gen = np.random.default_rng(2)
-    x = gen.standard_normal((7, 4, 3)).astype(dtype)
+    if one_hot:
+        x = np.eye(3, dtype=dtype)[gen.integers(0, 3, (7, 4))]
+    else:
+        x = gen.standard_normal((7, 4, 3)).astype(dtype)
     state = layer.zero_state(4)
     state = tuple(s + 0.1 for s in state) if isinstance(state, tuple) else state + 0.1
     y, s_T, cache = layer.forward(x, state)

@@ -17,7 +17,6 @@ from numba import njit
 
 from . import _blas
 from . import lstm_loops as loops
-from ._blas import gemm
 from ._buffers import POOL
 from ._common import JIT, as_c, forward_weight, forward_wt, optional, work_buffer
 from ._fpenv import flush_float32, restore_fpenv
@@ -25,6 +24,7 @@ from ._input import (
     backward_codes,
     finish_weight_grad,
     forward_codes,
+    project_input,
 )
 from ._packed import forward_recurrent, packed_buffers, step_product
 from ._split import split_failed, split_point
@@ -35,15 +35,18 @@ PEEPHOLES = ("w_ic", "w_fc", "w_oc")
 
 
 @njit(**JIT)
-def _infer(x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt, pk):
+def _infer(
+    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt, codes, WxT, pk
+):  # fmt: skip
     # lstm_loops.run_forward without the cache: each step's pre-activations go to one
     # (B, G*H) buffer and the cell state alternates between two (B, H) rows, so the gate loops
     # stay in cache. The same products and arithmetic (lstm_gates.cell_rows) in the same order,
-    # so the same h bits.
+    # so the same h bits; one-hot inputs gather rows of W_xh, as the training forward does.
     env = flush_float32(h)  # float32: subnormals flushed to zero for this call (_fpenv.py)
     T, B, I = x.shape
     for t in range(T):
-        gemm(cblas, False, not wt, x[t], W_xh, 0.0, a)  # W_xh x_t
+        rows = codes[t * B : (t + 1) * B]  # empty where x is not one-hot
+        project_input(x[t], W_xh, a, rows, WxT, cblas, wt)  # W_xh x_t
         step_product(cblas, h[t], W_hh, not wt, 1.0, a, pk)  # += W_hh h_{t-1}
         cp, cn = c2[t % 2], c2[(t + 1) % 2]  # c_{t-1}, c_t
         cell_rows(a, cp, cn, h[t + 1], 0, B, b_h, w_ic, w_fc, w_oc, forget, peep)  # (gates in a)
@@ -150,9 +153,12 @@ def infer(cell, p, x, state0):
     c2 = np.empty((2, B, H), dt)  # (2, B, H): c_{t-1} and c_t, alternating
     h[0], c2[0] = state0
     W_hh, pk = forward_recurrent(p["W_hh"], dt, wt, B)
+    x = as_c(x, dt)
+    W_xh = forward_weight(p["W_xh"], dt, wt)
+    codes, WxT = forward_codes(x, p["W_xh"], W_xh, wt, dt)  # one-hot x: a gather
     _infer(
-        as_c(x, dt),
-        forward_weight(p["W_xh"], dt, wt),
+        x,
+        W_xh,
         W_hh,
         as_c(p["b_h"], dt),
         optional(p, "w_ic", dt),
@@ -165,6 +171,8 @@ def infer(cell, p, x, state0):
         cell.peepholes,
         _blas.USE_CBLAS,
         wt,
+        codes,
+        WxT,
         pk,
     )
     return h[1:], (h[T].copy(), c2[T % 2].copy())

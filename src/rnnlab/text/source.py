@@ -72,7 +72,7 @@ def score(model: Any, codes: np.ndarray, *, chunk: int = 2048) -> tuple[float, i
         cancellation_point()  # a background evaluation no longer wanted stops here
         e = min(s + chunk, n - 1)
         x = one_hot(np.asarray(codes[s:e])[:, None], V, model.dtype)  # (l, 1, V)
-        h, state, _ = model.layer.forward(x, state)  # (l, 1, H)
+        h, state, _ = model.layer.forward(x, state, keep_cache=False)  # (l, 1, H)
         W, b = model.readout.params["W_hy"], model.readout.params["b_y"]
         z = (h[:, 0, :] @ W.T + b).astype(np.float64)  # (l, V) logits
         zmax = z.max(axis=1, keepdims=True)
