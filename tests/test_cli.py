@@ -149,32 +149,18 @@ def test_demo_refuses_existing_folder(tmp_path, capsys):
     assert code == 2 and "not empty" in err
 
 
-def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+def _console(*args: str) -> subprocess.CompletedProcess:
+    """The console script's function on ``args`` in a fresh interpreter."""
+    code = "from rnnlab.cli import console; console()"
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
     )
 
 
-def test_a_command_imports_only_what_it_runs():
-    # the group imports a sub-command's module when that command runs: `rnnlab train` loads
-    # neither the forecasting models (scipy) nor the sweep's cluster code nor matplotlib up
-    # front (the loss curve imports it at the end)
-    heavy = ("rnnlab.forecast", "rnnlab.sweep", "rnnlab.figures", "matplotlib", "scipy", "dask")
-    code = (
-        "import sys, rnnlab.cli, rnnlab.cli.train\n"
-        "assert rnnlab.cli.main(['tasks']) == 0\n"
-        f"print([m for m in {heavy!r} if m in sys.modules])"
-    )
-    out = _python(code)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines()[-1] == "[]"
-
-
 def test_the_console_script_exits_with_the_commands_status():
-    console = "from rnnlab.cli import console; console()"
-    ok = _python(console, "tasks")
+    ok = _console("tasks")
     assert ok.returncode == 0 and "adding" in ok.stdout
-    bad = _python(console, "train", "--task", "adding", "--steps", "0")
+    bad = _console("train", "--task", "adding", "--steps", "0")
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "steps" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -69,6 +69,19 @@ print(json.dumps({"seconds": seconds, "after_import": after_import, "after_layer
     assert r["seconds"] < 1.0
 
 
+def test_a_command_imports_only_what_it_runs():
+    # the group imports a sub-command's module when that command runs: `rnnlab train` loads
+    # neither the forecasting models (scipy) nor the sweep's cluster code nor matplotlib up
+    # front (the loss curve imports it at the end)
+    heavy = ("rnnlab.forecast", "rnnlab.sweep", "rnnlab.figures", "matplotlib", "scipy", "dask")
+    loaded = _python(
+        "import json, sys, rnnlab.cli, rnnlab.cli.train\n"
+        "assert rnnlab.cli.main(['tasks']) == 0\n"
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    )
+    assert loaded == []
+
+
 def test_public_names_resolve_on_first_use():
     r = _python(
         """

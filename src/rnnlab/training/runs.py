@@ -103,6 +103,7 @@ class MetricsText:
         self._objs: list[dict[str, Any]] = []  # the row dicts as they were formatted
         self._rows: list[dict[str, Any]] = []  # a copy of each, as it was formatted
         self._lines: list[str] = []  # and its CSV line
+        self._header = ""  # the CSV header line of these columns
         # the header and every line as one string: joining thousands of small strings again
         # at each save cost 0.3 ms once the step's kernels had left the caches
         self._head = ""
@@ -111,7 +112,7 @@ class MetricsText:
         """The same text as ``metrics_text(rows, columns)`` (under the contract above)."""
         if tuple(columns) != self._columns:
             self._columns, self._objs, self._rows, self._lines = tuple(columns), [], [], []
-            self._head = metrics_text([], columns)
+            self._header = self._head = metrics_text([], columns)
         objs, kept, lines = self._objs, self._rows, self._lines
         joined, n = len(lines), len(rows)  # the lines in _head, the rows now
         del objs[n:], kept[n:], lines[n:]
@@ -140,7 +141,7 @@ class MetricsText:
                 kept.append(dict(r))
                 lines.append(buf.getvalue())
         if first < joined:  # a line already joined changed, or rows were dropped
-            self._head, joined = metrics_text([], columns), 0
+            self._head, joined = self._header, 0
         self._head += "".join(lines[joined:])
         return self._head
 
