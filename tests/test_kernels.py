@@ -368,17 +368,20 @@ def test_backward_without_dx_gives_the_same_gradients(family, dtype):
 )
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("one_hot", [False, True])
-def test_forward_without_cache_gives_the_same_outputs(family, kw, dtype, one_hot):
+# (T, B): the cache-free LSTM projects the inputs of ceil(64 / B) steps at a time (65 and 130
+# steps of one sequence end with a block of 1 and 2 steps; one step alone is the whole sequence)
+@pytest.mark.parametrize("T,B", [(7, 4), (65, 1), (130, 1), (1, 1), (40, 3)])
+def test_forward_without_cache_gives_the_same_outputs(family, kw, dtype, one_hot, T, B):
     """keep_cache=False (evaluation): the LSTM runs its cache-free kernel, the same bits (one-hot
-    inputs: both gather rows of W_xh)."""
+    inputs: both gather rows of W_xh), one sequence alone included."""
     cls = {"rnn": rnnlab.RNN, "lstm": rnnlab.LSTM, "gru": rnnlab.GRU}[family]
     layer = cls(3, 5, num_layers=2, bidirectional=True, rng=0, dtype=dtype, **kw)
     gen = np.random.default_rng(2)
     if one_hot:
-        x = np.eye(3, dtype=dtype)[gen.integers(0, 3, (7, 4))]
+        x = np.eye(3, dtype=dtype)[gen.integers(0, 3, (T, B))]
     else:
-        x = gen.standard_normal((7, 4, 3)).astype(dtype)
-    state = layer.zero_state(4)
+        x = gen.standard_normal((T, B, 3)).astype(dtype)
+    state = layer.zero_state(B)
     state = tuple(s + 0.1 for s in state) if isinstance(state, tuple) else state + 0.1
     y, s_T, cache = layer.forward(x, state)
     y2, s_T2, none = layer.forward(x, state, keep_cache=False)

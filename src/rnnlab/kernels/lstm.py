@@ -34,22 +34,48 @@ from .lstm_gates import cell_rows
 PEEPHOLES = ("w_ic", "w_fc", "w_oc")
 
 
+# Rows (steps x sequences) whose input projections the cache-free forward makes in one product.
+# Step by step, one sequence's projection is a GEMV: it reads all of W_xh for one row (a
+# 2-layer char model's held-out text, one stream: 44 us a step in the upper layer against 19 with
+# the cache) and sums in another order than the training forward's GEMM of all steps, so its
+# bits differed. A block of steps keeps the GEMM's sums (a product row is the same sum whatever
+# the rows beside it; tests/test_kernels.py) and stays in cache (64 rows x 4H).
+INFER_ROWS = 64
+
+
+def infer_steps(B: int, T: int) -> int:
+    """Steps per input-projection block of the cache-free forward for ``B`` sequences (1 from
+    ``INFER_ROWS`` sequences up: each step's projection is then a GEMM already)."""
+    return max(1, min(T, -(-INFER_ROWS // B)))
+
+
 @njit(**JIT)
 def _infer(
-    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, forget, peep, cblas, wt, codes, WxT, pk
+    x, W_xh, W_hh, b_h, w_ic, w_fc, w_oc, h, c2, a, K, forget, peep, cblas, wt, codes, WxT, pk
 ):  # fmt: skip
-    # lstm_loops.run_forward without the cache: each step's pre-activations go to one
-    # (B, G*H) buffer and the cell state alternates between two (B, H) rows, so the gate loops
-    # stay in cache. The same products and arithmetic (lstm_gates.cell_rows) in the same order,
-    # so the same h bits; one-hot inputs gather rows of W_xh, as the training forward does.
+    # lstm_loops.run_forward without the cache: the pre-activations of K steps at a time go to
+    # one (K', B, G*H) block and the cell state alternates between two (B, H) rows, so the gate
+    # loops stay in cache. The same products and arithmetic (lstm_gates.cell_rows) in the same
+    # order, so the same h bits; one-hot inputs gather rows of W_xh, as the training forward does.
     env = flush_float32(h)  # float32: subnormals flushed to zero for this call (_fpenv.py)
     T, B, I = x.shape
-    for t in range(T):
-        rows = codes[t * B : (t + 1) * B]  # empty where x is not one-hot
-        project_input(x[t], W_xh, a, rows, WxT, cblas, wt)  # W_xh x_t
-        step_product(cblas, h[t], W_hh, not wt, 1.0, a, pk)  # += W_hh h_{t-1}
-        cp, cn = c2[t % 2], c2[(t + 1) % 2]  # c_{t-1}, c_t
-        cell_rows(a, cp, cn, h[t + 1], 0, B, b_h, w_ic, w_fc, w_oc, forget, peep)  # (gates in a)
+    GH = a.shape[2]
+    t0 = 0
+    while t0 < T:
+        n = min(K, T - t0)
+        if B == 1 and T - t0 - n == 1:
+            n += 1  # no block of one row later: its product would be a GEMV (a has room)
+        R = n * B
+        rows = codes[t0 * B : t0 * B + R]  # empty where x is not one-hot
+        project_input(
+            x[t0 : t0 + n].reshape(R, I), W_xh, a[:n].reshape(R, GH), rows, WxT, cblas, wt
+        )
+        for s in range(n):
+            t = t0 + s
+            step_product(cblas, h[t], W_hh, not wt, 1.0, a[s], pk)  # += W_hh h_{t-1}
+            cp, cn = c2[t % 2], c2[(t + 1) % 2]  # c_{t-1}, c_t
+            cell_rows(a[s], cp, cn, h[t + 1], 0, B, b_h, w_ic, w_fc, w_oc, forget, peep)
+        t0 += n
     restore_fpenv(env)
 
 
@@ -149,6 +175,7 @@ def infer(cell, p, x, state0):
     wt = forward_wt(dt, x.shape[1])
     T, B, _ = x.shape
     H = state0[0].shape[1]
+    K = infer_steps(B, T)
     h = np.empty((T + 1, B, H), dt)  # (T+1, B, H)
     c2 = np.empty((2, B, H), dt)  # (2, B, H): c_{t-1} and c_t, alternating
     h[0], c2[0] = state0
@@ -166,7 +193,8 @@ def infer(cell, p, x, state0):
         optional(p, "w_oc", dt),
         h,
         c2,
-        np.empty((B, len(cell.gates) * H), dt),
+        np.empty((K + (B == 1), B, len(cell.gates) * H), dt),  # (K', B, G*H)
+        K,
         cell.forget_gate,
         cell.peepholes,
         _blas.USE_CBLAS,
