@@ -33,6 +33,9 @@ SYMBOLS = ("a", "b", "c", "d", "B", "E", "X", "Y")
 _B, _E, _X = 4, 5, 6
 # Relevant-position windows as fractions of the length (the paper's at length 100).
 _WINDOWS = {2: ((0.10, 0.20), (0.50, 0.60)), 3: ((0.10, 0.20), (0.33, 0.43), (0.66, 0.76))}
+# (bitgen_address, draw_order) once imported: an import statement at every draw cost ~6 us in a
+# training loop (on caches the step's kernels had filled)
+_compiled: tuple | None = None
 
 
 @dataclass
@@ -90,21 +93,7 @@ class TemporalOrderTask(Task):
         ]
 
     def _sample(self, batch: int, rng: np.random.Generator, split: str) -> Batch:
-        lengths = lengths_between(rng, self.length, self.length + self.length // 10, batch)
-        wins = self.windows()
-        seqs, classes = [], np.zeros(batch, dtype=np.int64)
-        positions = np.zeros((batch, self.symbols), dtype=np.int64)
-        for b, n in enumerate(lengths):
-            idx = rng.integers(0, 4, size=n)  # distractors a..d
-            idx[0], idx[n - 1] = _B, _E
-            for j, (lo, hi) in enumerate(wins):
-                positions[b, j] = rng.integers(lo, hi + 1) - 1  # the paper's 1-based t
-                bit = rng.integers(0, 2)  # 0 = X, 1 = Y
-                idx[positions[b, j]] = _X + bit
-                classes[b] = classes[b] * 2 + bit
-            seqs.append(np.eye(len(SYMBOLS))[idx])
-        x, mask = pad(seqs)
-        last = (lengths - 1).astype(np.int64)
+        x, mask, classes, positions, last = order_sequences(self, batch, rng)
         return Batch(x=x, y=classes, mask=mask, last=last, info={"positions": positions})
 
     def _correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
@@ -113,6 +102,46 @@ class TemporalOrderTask(Task):
             return np.argmax(p, axis=1) == batch.y
         target = np.eye(self.output_size)[batch.y]
         return np.all(np.abs(p - target) < self.tolerance, axis=1)
+
+
+def order_sequences(
+    task: TemporalOrderTask, batch: int, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """A batch of ``task``'s sequences: ``x (T_max, B, 8)`` one-hot, ``mask (T_max, B)``, the
+    classes ``(B,)``, the relevant positions ``(B, symbols)`` and each sequence's last step
+    ``(B,)``. Drawn in compiled code (:mod:`._order_kernel`), the same bits as
+    :func:`order_sequences_reference`."""
+    global _compiled
+    if _compiled is None:  # Numba: loaded on the first draw
+        from ._bitgen import bitgen_address
+        from ._order_kernel import draw_order
+
+        _compiled = (bitgen_address, draw_order)
+    bitgen_address, draw_order = _compiled
+    lo, hi = (np.array(w, dtype=np.int64) for w in zip(*task.windows()))
+    address = bitgen_address(rng)  # rng stays alive (this frame holds it) during the draw
+    return draw_order(address, batch, task.length, lo, hi, len(SYMBOLS), _B, _E, _X)
+
+
+def order_sequences_reference(
+    task: TemporalOrderTask, batch: int, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """:func:`order_sequences` as a readable Python loop (the reference the tests hold the
+    compiled draw to)."""
+    lengths = lengths_between(rng, task.length, task.length + task.length // 10, batch)
+    seqs, classes = [], np.zeros(batch, dtype=np.int64)
+    positions = np.zeros((batch, task.symbols), dtype=np.int64)
+    for b, n in enumerate(lengths):
+        idx = rng.integers(0, 4, size=n)  # distractors a..d
+        idx[0], idx[n - 1] = _B, _E
+        for j, (lo, hi) in enumerate(task.windows()):
+            positions[b, j] = rng.integers(lo, hi + 1) - 1  # the paper's 1-based t
+            bit = rng.integers(0, 2)  # 0 = X, 1 = Y
+            idx[positions[b, j]] = _X + bit
+            classes[b] = classes[b] * 2 + bit
+        seqs.append(np.eye(len(SYMBOLS))[idx])
+    x, mask = pad(seqs)
+    return x, mask, classes, positions, (lengths - 1).astype(np.int64)
 
 
 @dataclass
