@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -293,3 +294,13 @@ def test_encoding_errors_replace_is_an_explicit_choice(tmp_path):
         TextSource(str(tmp_path), seq_length=10)
     src = TextSource(str(tmp_path), seq_length=10, encoding_errors="replace")
     assert "\ufffd" in src.vocab.chars
+
+
+def test_the_verdict_counts_held_out_characters(corpus, tmp_path, capsys):
+    # a text evaluation's size is characters scored, not sequences (DataSource.eval_unit)
+    argv = ["train", "--text", str(corpus), "--length", "20", "--hidden", "8", "--batch", "4"]
+    argv += ["--steps", "3", "--quiet", "--out", str(tmp_path / "r")]
+    code, out, err = _cli(capsys, argv)
+    assert code == 0, err
+    line = next(s for s in out.splitlines() if s.startswith("FINISHED"))
+    assert re.search(r"held-out loss [\d.]+ on [\d,]+ characters\.$", line), line

@@ -38,7 +38,7 @@ class Evaluation:
     """The result of :meth:`DataSource.evaluate` on held-out data."""
 
     loss: float  # mean loss per sequence (per step for "every" targets), the training loss
-    size: int  # held-out sequences (or chunks) the numbers come from
+    size: int  # held-out sequences (or characters: DataSource.eval_unit) the numbers come from
     solved: bool  # whether the result meets the source's criterion
     accuracy: float | None = None  # fraction of sequences correct; None where there is no such rule
     extra: dict[str, float] = field(default_factory=dict)  # further numbers (e.g. bits/char)
@@ -57,6 +57,7 @@ class DataSource(ABC):
     # it on a second thread while training goes on (False: always on the training thread)
     concurrent_evaluation: ClassVar[bool] = False
     extra_columns: ClassVar[tuple[str, ...]] = ()  # metrics.csv columns Evaluation.extra fills
+    eval_unit: ClassVar[str] = "sequences"  # what Evaluation.size counts, in words (messages)
 
     # -- what the model must look like ----------------------------------------------------------
     @property

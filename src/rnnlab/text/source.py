@@ -124,6 +124,7 @@ class TextSource(DataSource):
     kind = "text"
     stateful = True
     concurrent_evaluation = True  # the held-out text is read, never moved
+    eval_unit = "characters"  # an evaluation's size: held-out characters scored
     extra_columns = (
         "bits_per_char",
         "test_bits_per_char",

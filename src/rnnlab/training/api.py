@@ -186,7 +186,7 @@ def verdict(t: Trainer) -> str:
         n = t.last_eval.size
         acc += f" ({round((1.0 - t.last_accuracy) * n):,} wrong of {n:,})"
     held = (
-        f"held-out loss {t.last_eval.loss:.4g} on {t.last_eval.size:,} sequences"
+        f"held-out loss {t.last_eval.loss:.4g} on {t.last_eval.size:,} {src.eval_unit}"
         if t.last_eval is not None
         else "no evaluation"
     )
