@@ -156,11 +156,15 @@ def test_trainer_timing_counts_every_part_once(tmp_path):
 
 
 def test_command_timing_runs_the_console_script_whole():
-    from rnnlab.bench_trainer import TrainerTiming, format_command_row, time_command
+    from rnnlab.bench_trainer import command_runs, format_command_row, time_command
 
-    inside = TrainerTiming("float32", 0, "not solved", 5, 40, 1.0, 0.5, 0.0, 0.0)
-    c = time_command(inside, steps=5)
-    # the fresh process ran its 5 steps to the run folder's metrics; its wall time holds the
-    # interpreter's start and the imports, so it is longer than any run's steps
-    assert c.steps == 5 and c.wall > 0.5 and 0.0 < c.outside < 1.0
-    assert format_command_row(c).startswith("| float32 | 5 | ")
+    runs = command_runs(["float32"], quick=True)
+    assert [what for what, _ in runs] == ["adding T=100", "temporal order", "char model, 5 steps"]
+    c = time_command(["--task", "adding", "--dtype", "float32", "--steps", "5"], "adding")
+    # the fresh process ran its 5 steps, timed inside it; its wall time holds the interpreter's
+    # start and the imports, so it is longer than the steps
+    assert c.steps == 5 and c.dropped == 0 and c.wall > 0.5 and 0.0 < c.step < c.wall
+    assert 0.0 < c.outside < 1.0
+    assert format_command_row(c).startswith("| adding | float32 | 5 | ")
+    with pytest.raises(RuntimeError, match="exited with 2"):
+        time_command(["--task", "nonsense"], "bad")

@@ -9,18 +9,23 @@ evaluation ended the run (dropped when the run returns to it) count as overhead,
 With ``run_folder=True`` the run also writes what ``rnnlab train --out`` writes (the callbacks
 of :func:`rnnlab.train`: a checkpoint and ``metrics.csv`` at every evaluation, the loss curve at
 the end), into a temporary folder, and runs its progress bar, drawn into the null device.
+
+:func:`time_command` times whole ``rnnlab train`` commands in fresh processes, any arguments:
+what a user waits for at the shell, the costs of each run (imports, reading the data, the loss
+curve) included, against the steps timed inside the same process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
+import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .bench import loadavg
@@ -182,49 +187,104 @@ def format_trainer_row(t: TrainerTiming) -> str:
 
 @dataclass
 class CommandTiming:
-    """The whole ``rnnlab train`` command in a fresh process, against the training steps of the
-    same run timed in this process (:func:`time_trainer` with ``run_folder=True``)."""
+    """One ``rnnlab train`` command in a fresh process: its wall time, and the time its own
+    training steps took, timed inside that process (:func:`time_command`)."""
 
+    what: str  # the run, in words
     dtype: str
-    steps: int  # steps the command's run kept (read from its metrics.csv)
+    steps: int  # steps the run kept
     wall: float  # the process, start to exit
-    step: float  # the same run's training steps, timed in this process
+    step: float  # in the kept training steps (gradient_step), timed in the process
+    dropped: int = 0  # steps trained past the evaluation that ended the run
 
     @property
     def outside(self) -> float:
-        """Share of the command's wall time spent outside the training steps."""
+        """Share of the command's wall time spent outside the kept training steps."""
         return 1.0 - self.step / self.wall
 
 
-def time_command(inside: TrainerTiming, steps: int | None = None) -> CommandTiming:
-    """Run ``rnnlab train --task adding`` (seed and dtype of ``inside``, a run-folder timing)
-    in a fresh Python process through the console script's function, and time it whole: the
-    interpreter's start, the imports, Numba's first load of the compiled kernels, the run, the
-    loss curve and the exit. ``inside.step`` is the same run's time in its steps (the same
-    steps, the same bits)."""
+# The fresh process's program: it times every call of Trainer.gradient_step and notes the step
+# the run kept (Trainer.fit's last), runs the console script's function as `rnnlab` does, and
+# writes both as JSON to its first argument when it exits. The timer costs about a microsecond
+# a step; the steps past the evaluation that ended the run are its last calls.
+_TIMED_CONSOLE = """
+import atexit, json, sys, time
+out = sys.argv.pop(1)
+from rnnlab.training import trainer
+calls, kept = [], [0]
+step, fit = trainer.Trainer.gradient_step, trainer.Trainer.fit
+def gradient_step(self, b):
+    t0 = time.perf_counter()
+    try:
+        return step(self, b)
+    finally:
+        calls.append(time.perf_counter() - t0)
+def run(self, **kw):
+    try:
+        return fit(self, **kw)
+    finally:
+        kept[0] = self.step
+def write():
+    with open(out, "w") as f:
+        json.dump({"calls": calls, "kept": kept[0]}, f)
+trainer.Trainer.gradient_step, trainer.Trainer.fit = gradient_step, run
+atexit.register(write)
+from rnnlab.cli import console
+console()
+"""
+
+
+def time_command(args: Sequence[str], what: str) -> CommandTiming:
+    """Run ``rnnlab train ARGS --out TMP`` in a fresh Python process and time it whole: the
+    interpreter's start, the imports, Numba's first load of the compiled kernels, reading the
+    data, the run, the loss curve and the exit; the progress bar draws into a pipe. The training
+    steps the run kept are timed inside the process (``_TIMED_CONSOLE``)."""
+    from .training.config import read_config
+
     with tempfile.TemporaryDirectory(prefix="rnnlab-bench-") as tmp:
-        out = os.path.join(tmp, "run")
-        args = ["train", "--task", "adding", "--model", "lstm", "--length", "100"]
-        args += ["--seed", str(inside.seed), "--dtype", inside.dtype, "--quiet", "--out", out]
-        if steps is not None:
-            args += ["--steps", str(steps)]
-        code = "from rnnlab.cli import console; console()"
+        record = os.path.join(tmp, "steps.json")
+        argv = [sys.executable, "-c", _TIMED_CONSOLE, record, "train", *args]
+        argv += ["--out", os.path.join(tmp, "run")]
         t0 = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+        done = subprocess.run(argv, capture_output=True, text=True)
         wall = time.perf_counter() - t0
         if done.returncode not in (0, 1):  # 1: a run that ended unsolved (a short --steps)
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"rnnlab train exited with {done.returncode}: {last}")
-        with open(os.path.join(out, "metrics.csv"), newline="") as f:
-            kept = sum(1 for _ in csv.DictReader(f))
-    return CommandTiming(inside.dtype, kept, wall, inside.step)
+        with open(record) as f:
+            steps = json.load(f)
+        dtype = read_config(os.path.join(tmp, "run", "config.toml")).dtype
+    kept, calls = int(steps["kept"]), steps["calls"]
+    return CommandTiming(what, dtype, kept, wall, math.fsum(calls[:kept]), len(calls) - kept)
+
+
+TEXT_STEPS = 600  # the character model's run: about a minute on a 2-core machine
+
+
+def command_runs(dtypes: Sequence[str], quick: bool = False) -> list[tuple[str, list[str]]]:
+    """The whole commands the bench times, ``(what, arguments of rnnlab train)``: the adding
+    problem (T=100, seed 0, to solved) in each of ``dtypes``, the temporal-order problem (seed
+    0, to solved), and a 2-layer character model on this Python's standard library for
+    :data:`TEXT_STEPS` steps, a run of a realistic length (a task run takes seconds, so its
+    costs per run weigh as much as its steps). ``quick``: a few steps of each."""
+    adding = ["--task", "adding", "--model", "lstm", "--length", "100", "--seed", "0"]
+    limit = (["--steps", "200"], ["--steps", "100"]) if quick else ([], [])  # not to solved
+    text = 5 if quick else TEXT_STEPS
+    runs = [("adding T=100", [*adding, "--dtype", d, *limit[0]]) for d in dtypes]
+    runs.append(("temporal order", ["--task", "temporal_order", "--seed", "0", *limit[1]]))
+    runs.append((f"char model, {text} steps", ["--text", "stdlib", "--steps", str(text)]))
+    return runs
 
 
 COMMAND_HEADER = (
-    "| dtype | steps | command wall s | in steps s | outside steps |\n|---|---:|---:|---:|---:|"
+    "| run | dtype | steps | command wall s | in steps s | dropped steps | outside steps |\n"
+    "|---|---|---:|---:|---:|---:|---:|"
 )
 
 
 def format_command_row(c: CommandTiming) -> str:
     """One row of the whole-command table."""
-    return f"| {c.dtype} | {c.steps:,} | {c.wall:.2f} | {c.step:.2f} | {100 * c.outside:.1f} % |"
+    return (
+        f"| {c.what} | {c.dtype} | {c.steps:,} | {c.wall:.2f} | {c.step:.2f} | {c.dropped} "
+        f"| {100 * c.outside:.1f} % |"
+    )

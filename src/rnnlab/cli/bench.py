@@ -49,7 +49,8 @@ from .. import bench
     show_default=True,
     help=(
         "train workload: also time `rnnlab train --task adding` (to solved, seed 0, each "
-        "dtype), in parts and as a whole command in a fresh process."
+        "dtype) in parts, and whole commands in fresh processes (adding, temporal order, a "
+        "char model on the standard library for about a minute)."
     ),
 )
 @click.option(
