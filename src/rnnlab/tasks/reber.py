@@ -59,6 +59,52 @@ def _reber_next(s: str) -> list[set[str]]:
     return out
 
 
+# the grammar as arrays for the compiled draw: SYM[q, k], NEXT[q, k] of branch k from state q
+_SYM = np.array([[_IDX[sym] for sym, _ in _REBER[q]] for q in range(5)], dtype=np.int64)
+_NEXT = np.array([[nxt for _, nxt in _REBER[q]] for q in range(5)], dtype=np.int64)
+_LETTERS = bytes.maketrans(bytes(range(len(SYMBOLS))), SYMBOLS.encode())
+# the compiled draw once imported (an import statement at every draw costs microseconds)
+_compiled = None
+
+
+def reber_batch(batch: int, rng: np.random.Generator) -> tuple:
+    """``batch`` embedded Reber strings: ``x (T_max, B, 7)`` one-hot (every symbol but the
+    last), ``y (T_max, B, 7)`` the possible next symbols, ``mask (T_max, B)``, each string's
+    last step ``(B,)`` and the strings. Drawn in compiled code (:mod:`._reber_kernel`), the
+    same bits as :func:`reber_batch_reference`."""
+    global _compiled
+    if _compiled is None:  # Numba: loaded on the first draw
+        from ._bitgen import bitgen_address
+        from ._reber_kernel import draw_reber
+
+        _compiled = (bitgen_address, draw_reber)
+    bitgen_address, draw_reber = _compiled
+    address = bitgen_address(rng)  # rng stays alive (this frame holds it) during the draw
+    codes, starts, x, y, mask = draw_reber(address, batch, _SYM, _NEXT)
+    text = codes.astype(np.uint8).tobytes().translate(_LETTERS).decode()
+    strings = [text[starts[b] : starts[b + 1]] for b in range(batch)]
+    return x, y, mask, np.diff(starts) - 2, strings
+
+
+def reber_batch_reference(batch: int, rng: np.random.Generator) -> tuple:
+    """:func:`reber_batch` as a readable Python loop (the reference the tests hold the compiled
+    draw to)."""
+    xs, ys, strings = [], [], []
+    eye = np.eye(len(SYMBOLS))
+    for _ in range(batch):
+        s = embedded_reber_string(rng)
+        strings.append(s)
+        xs.append(eye[[_IDX[c] for c in s[:-1]]])
+        t = np.zeros((len(s) - 1, len(SYMBOLS)))
+        for i, nxt in enumerate(possible_next(s)):
+            t[i, [_IDX[c] for c in nxt]] = 1.0
+        ys.append(t)
+    x, mask = pad(xs)
+    y, _ = pad(ys)
+    last = (mask.sum(axis=0) - 1).astype(np.int64)
+    return x, y, mask, last, strings
+
+
 def possible_next(s: str) -> list[set[str]]:
     """For an embedded Reber string, the set of possible next symbols after each of its
     symbols but the last (the targets)."""
@@ -98,19 +144,7 @@ class EmbeddedReberTask(Task):
         return len(SYMBOLS)
 
     def _sample(self, batch: int, rng: np.random.Generator, split: str) -> Batch:
-        xs, ys, strings = [], [], []
-        eye = np.eye(len(SYMBOLS))
-        for _ in range(batch):
-            s = embedded_reber_string(rng)
-            strings.append(s)
-            xs.append(eye[[_IDX[c] for c in s[:-1]]])
-            t = np.zeros((len(s) - 1, len(SYMBOLS)))
-            for i, nxt in enumerate(possible_next(s)):
-                t[i, [_IDX[c] for c in nxt]] = 1.0
-            ys.append(t)
-        x, mask = pad(xs)
-        y, _ = pad(ys)
-        last = (mask.sum(axis=0) - 1).astype(np.int64)
+        x, y, mask, last, strings = reber_batch(batch, rng)
         return Batch(x=x, y=y, mask=mask, last=last, info={"strings": strings})
 
     def _correct(self, outputs: np.ndarray, batch: Batch) -> np.ndarray:
