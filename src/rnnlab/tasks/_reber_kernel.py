@@ -45,9 +45,8 @@ def draw_reber(bitgen, batch, SYM, NEXT):  # pragma: no cover - compiled
     # room for 8 symbols a string: every string has at least 9, so the arrays grow in every
     # call (a doubling or two; the growth is then tested with every draw)
     codes = np.empty(8 * batch, dtype=np.int64)
-    after = np.empty(
-        8 * batch, dtype=np.int64
-    )  # the grammar's state after each symbol (-1: outside the inner string)
+    # the grammar's state after each symbol (-1: outside the inner string)
+    after = np.empty(8 * batch, dtype=np.int64)
     starts = np.empty(batch + 1, dtype=np.int64)
     n = 0
     for b in range(batch):

@@ -63,8 +63,9 @@ def _reber_next(s: str) -> list[set[str]]:
 _SYM = np.array([[_IDX[sym] for sym, _ in _REBER[q]] for q in range(5)], dtype=np.int64)
 _NEXT = np.array([[nxt for _, nxt in _REBER[q]] for q in range(5)], dtype=np.int64)
 _LETTERS = bytes.maketrans(bytes(range(len(SYMBOLS))), SYMBOLS.encode())
-# the compiled draw once imported (an import statement at every draw costs microseconds)
-_compiled = None
+# (bitgen_address, draw_reber) once imported: an import statement at every draw cost ~6 us in a
+# training loop (on caches the step's kernels had filled)
+_compiled: tuple | None = None
 
 
 def reber_batch(batch: int, rng: np.random.Generator) -> tuple:
