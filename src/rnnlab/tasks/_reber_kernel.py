@@ -15,9 +15,6 @@ import numba
 import numpy as np
 
 from ._bitgen import integers
-from .reber import SYMBOLS
-
-_B, _T, _P, _E = (SYMBOLS.index(c) for c in "BTPE")  # the symbols' indices (compile-time)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -33,15 +30,18 @@ def _push(codes, after, n, symbol, state):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def draw_reber(bitgen, batch, SYM, NEXT):  # pragma: no cover - compiled
+def draw_reber(
+    bitgen, batch, SYM, NEXT, V, sym_b, sym_t, sym_p, sym_e
+):  # pragma: no cover - compiled
     """``batch`` embedded Reber strings from the generator at the address ``bitgen``, in the
     reference loop's order (per string: the remembered T/P, then one branch per state of the
     inner string). ``SYM[q, k]`` and ``NEXT[q, k]`` are the symbol and the next state of branch
-    ``k`` from state ``q`` (state 5 ends the inner string with E).
+    ``k`` from state ``q`` (state 5 ends the inner string with E); ``V`` is the alphabet's size,
+    ``sym_b``, ``sym_t``, ``sym_p``, ``sym_e`` the indices of B, T, P and E.
 
-    Returns the strings' symbols concatenated ``(N,)``, where each string starts ``(B + 1,)``,
-    the one-hot inputs ``x (T_max, B, 7)`` (every symbol but the last), the multi-hot targets
-    ``y (T_max, B, 7)`` (the possible next symbols) and ``mask (T_max, B)``."""
+    Returns the strings' symbols concatenated ``(N,)``, where each string starts ``(batch + 1,)``,
+    the one-hot inputs ``x (T_max, batch, V)`` (every symbol but the last), the multi-hot targets
+    ``y (T_max, batch, V)`` (the possible next symbols) and ``mask (T_max, batch)``."""
     # room for 8 symbols a string: every string has at least 9, so the arrays grow in every
     # call (a doubling or two; the growth is then tested with every draw)
     codes = np.empty(8 * batch, dtype=np.int64)
@@ -51,8 +51,8 @@ def draw_reber(bitgen, batch, SYM, NEXT):  # pragma: no cover - compiled
     n = 0
     for b in range(batch):
         starts[b] = n
-        tp = _T if integers(bitgen, 0, 2) == 0 else _P
-        for s in (_B, tp, _B):  # B, the remembered T/P, the inner string's B
+        tp = sym_t if integers(bitgen, 0, 2) == 0 else sym_p
+        for s in (sym_b, tp, sym_b):  # B, the remembered T/P, the inner string's B
             codes, after = _push(codes, after, n, s, -1)
             n += 1
         q = 0
@@ -61,30 +61,30 @@ def draw_reber(bitgen, batch, SYM, NEXT):  # pragma: no cover - compiled
             codes, after = _push(codes, after, n, SYM[q, k], NEXT[q, k])
             q = NEXT[q, k]
             n += 1
-        for s in (_E, tp, _E):  # the inner string's E, the T/P again, E
+        for s in (sym_e, tp, sym_e):  # the inner string's E, the T/P again, E
             codes, after = _push(codes, after, n, s, -1)
             n += 1
     starts[batch] = n
-    T = 0
+    steps = 0
     for b in range(batch):
-        T = max(T, starts[b + 1] - starts[b] - 1)
-    x = np.zeros((T, batch, len(SYMBOLS)))
-    y = np.zeros((T, batch, len(SYMBOLS)))
-    mask = np.zeros((T, batch))
+        steps = max(steps, starts[b + 1] - starts[b] - 1)
+    x = np.zeros((steps, batch, V))
+    y = np.zeros((steps, batch, V))
+    mask = np.zeros((steps, batch))
     for b in range(batch):
         s0, L = starts[b], starts[b + 1] - starts[b]
         for i in range(L - 1):
             x[i, b, codes[s0 + i]] = 1.0
             mask[i, b] = 1.0
-        y[0, b, _T] = y[0, b, _P] = 1.0  # after B
-        y[1, b, _B] = 1.0  # after T/P: the inner B
+        y[0, b, sym_t] = y[0, b, sym_p] = 1.0  # after B
+        y[1, b, sym_b] = 1.0  # after T/P: the inner B
         y[2, b, SYM[0, 0]] = y[2, b, SYM[0, 1]] = 1.0  # after the inner B
         for i in range(3, L - 3):  # after each inner symbol: its state's branches, or E
             q = after[s0 + i]
             if q == 5:
-                y[i, b, _E] = 1.0
+                y[i, b, sym_e] = 1.0
             else:
                 y[i, b, SYM[q, 0]] = y[i, b, SYM[q, 1]] = 1.0
         y[L - 3, b, codes[s0 + 1]] = 1.0  # after the inner E: the remembered T/P
-        y[L - 2, b, _E] = 1.0  # after it: E
+        y[L - 2, b, sym_e] = 1.0  # after it: E
     return codes[:n], starts, x, y, mask

@@ -81,7 +81,8 @@ def reber_batch(batch: int, rng: np.random.Generator) -> tuple:
         _compiled = (bitgen_address, draw_reber)
     bitgen_address, draw_reber = _compiled
     address = bitgen_address(rng)  # rng stays alive (this frame holds it) during the draw
-    codes, starts, x, y, mask = draw_reber(address, batch, _SYM, _NEXT)
+    ends = (_IDX["B"], _IDX["T"], _IDX["P"], _IDX["E"])
+    codes, starts, x, y, mask = draw_reber(address, batch, _SYM, _NEXT, len(SYMBOLS), *ends)
     text = codes.astype(np.uint8).tobytes().translate(_LETTERS).decode()
     strings = [text[starts[b] : starts[b + 1]] for b in range(batch)]
     return x, y, mask, np.diff(starts) - 2, strings
