@@ -304,3 +304,48 @@ def test_the_verdict_counts_held_out_characters(corpus, tmp_path, capsys):
     assert code == 0, err
     line = next(s for s in out.splitlines() if s.startswith("FINISHED"))
     assert re.search(r"held-out loss [\d.]+ on [\d,]+ characters\.$", line), line
+
+
+@pytest.mark.parametrize("family,layers", [("lstm", 2), ("lstm", 3), ("gru", 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scoring_on_two_threads_gives_the_same_nats(family, layers, dtype, monkeypatch):
+    """A stacked model's held-out score with the bottom layer and the rest on two threads (a
+    second core free) is the one-thread score, bit for bit, and does run on two threads."""
+    import threading
+
+    import rnnlab.kernels._split as split
+    from rnnlab.model import SequenceModel
+    from rnnlab.readout import Readout
+    from rnnlab.text.source import score
+
+    V = 11
+    cls = {"lstm": rnnlab.LSTM, "gru": rnnlab.GRU}[family]
+    layer = cls(V, 8, num_layers=layers, rng=3, dtype=dtype)
+    readout = Readout(8, V, activation="softmax", rng=4, dtype=dtype)
+    model = SequenceModel(layer, readout, loss="ce")
+    codes = np.random.default_rng(5).integers(0, V, 1000)
+    runs, seen = {}, set()
+    forward = type(layer).forward
+
+    def spied(self, *args, **kw):
+        seen.add(threading.get_ident())
+        return forward(self, *args, **kw)
+
+    monkeypatch.setattr(type(layer), "forward", spied)
+    for free in (False, True):
+        monkeypatch.setattr(split, "second_core_free", lambda free=free: free)
+        seen.clear()
+        runs[free] = score(model, codes, chunk=64)  # 16 chunks, the last one short
+        assert len(seen) == (2 if free else 1)
+    assert runs[True] == runs[False]
+
+
+def test_no_second_core_while_one_is_lent():
+    # a background evaluation runs on the core the trainer lent it: its scoring stays on it
+    import rnnlab.kernels._split as split
+
+    split.lend_second_core()
+    try:
+        assert not split.second_core_free()
+    finally:
+        split.return_second_core()

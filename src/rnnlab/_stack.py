@@ -9,6 +9,7 @@ for the backward direction), e.g. ``W_hh_l0``, ``b_h_l1_reverse``. Import these 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -182,6 +183,34 @@ class RecurrentLayer:
         """The parameters of one layer and direction under the cell's local names (views)."""
         sfx = self._suffix(layer, d)
         return {name: self.params[name + sfx] for name in self._local_names}
+
+    def layer_views(self) -> list[RecurrentLayer]:
+        """One single-layer :class:`RecurrentLayer` per stacked layer, holding this stack's own
+        parameter arrays (not copies: an update of either shows in both). Layer ``l`` of the
+        stack is view ``l``'s layer 0, so running the views in turn is running the stack (the
+        same bits); apart, they can run on different threads.
+
+        >>> import rnnlab
+        >>> lstm = rnnlab.LSTM(2, 3, num_layers=2)
+        >>> top = lstm.layer_views()[1]
+        >>> top.input_size, top.num_layers, top.params["W_hh_l0"] is lstm.params["W_hh_l1"]
+        (3, 1, True)
+        """
+        views = []
+        for layer in range(self.num_layers):
+            view = copy.copy(self)
+            view.num_layers = 1
+            view.input_size = (
+                self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            )
+            view.params = {
+                name + self._suffix(0, d): self.params[name + self._suffix(layer, d)]
+                for d in range(self.num_directions)
+                for name in self._local_names
+            }
+            view._shapes = {name: a.shape for name, a in view.params.items()}
+            views.append(view)
+        return views
 
     def directions(
         self, cache: LayerCache | None = None, *, top_down: bool = False

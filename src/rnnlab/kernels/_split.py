@@ -123,6 +123,13 @@ def split_point(batch: int, hidden: int, dtype: np.dtype) -> int:
     return batch // 2
 
 
+def second_core_free() -> bool:
+    """Whether work called from this thread may take a second core now: no other thread of
+    this process has it (:func:`lend_second_core`), this thread's thread limit
+    (:func:`step_threads`) allows two, and the process may use two cores."""
+    return not _lent and numba.get_num_threads() >= 2 and _usable_cores() >= 2
+
+
 def split_failed() -> None:
     """A split call's two threads did not run side by side (its results are discarded); after
     ``MAX_FAILURES`` such calls the kernels of this process run on one thread."""

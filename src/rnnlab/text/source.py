@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,11 @@ def score(model: Any, codes: np.ndarray, *, chunk: int = 2048) -> tuple[float, i
     """Summed cross-entropy (nats) of ``model`` predicting ``codes[1:]`` from the characters
     before each, by the fixed rule (zero state at ``codes[0]``, carried to the end).
 
+    A stacked model runs on two threads where a second core is free (not during training,
+    whose evaluations keep to the core they are lent): the bottom layer runs over a chunk
+    while the layers above it and the readout run over the chunk before (the same results:
+    each layer sees the same inputs and states, and the chunks' sums are added in order).
+
     Parameters
     ----------
     model : SequenceModel
@@ -66,20 +72,46 @@ def score(model: Any, codes: np.ndarray, *, chunk: int = 2048) -> tuple[float, i
     (total nats, predictions) : (float, int)
         ``predictions = N - 1``.
     """
-    V = model.layer.input_size
-    n, total, state = len(codes), 0.0, None
-    for s in range(0, n - 1, chunk):
-        cancellation_point()  # a background evaluation no longer wanted stops here
-        e = min(s + chunk, n - 1)
-        x = one_hot(np.asarray(codes[s:e])[:, None], V, model.dtype)  # (l, 1, V)
-        h, state, _ = model.layer.forward(x, state, keep_cache=False)  # (l, 1, H)
-        W, b = model.readout.params["W_hy"], model.readout.params["b_y"]
-        z = (h[:, 0, :] @ W.T + b).astype(np.float64)  # (l, V) logits
-        zmax = z.max(axis=1, keepdims=True)
-        logz = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]  # (l,)
-        tgt = np.asarray(codes[s + 1 : e + 1], dtype=np.intp)
-        total += float(np.sum(logz - z[np.arange(e - s), tgt]))
+    from ..kernels._split import second_core_free
+
+    layer, n = model.layer, len(codes)
+    views = layer.layer_views() if layer.num_layers > 1 and second_core_free() else [layer]
+    bottom, upper = views[0], views[1:]
+    states: list[Any] = [None] * len(views)
+
+    def rest(h: np.ndarray, s: int, e: int) -> float:
+        # the layers above the bottom one and the readout over chunk s..e: nats of its targets
+        for i, view in enumerate(upper, start=1):
+            h, states[i], _ = view.forward(h, states[i], keep_cache=False)  # (l, 1, H)
+        return _chunk_nats(model, h, codes[s + 1 : e + 1])
+
+    total = 0.0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnlab-score") as pool:
+        pending = None
+        for s in range(0, n - 1, chunk):
+            cancellation_point()  # a background evaluation no longer wanted stops here
+            e = min(s + chunk, n - 1)
+            x = one_hot(np.asarray(codes[s:e])[:, None], layer.input_size, model.dtype)
+            h, states[0], _ = bottom.forward(x, states[0], keep_cache=False)  # (l, 1, H)
+            if not upper:
+                total += _chunk_nats(model, h, codes[s + 1 : e + 1])
+                continue
+            if pending is not None:
+                total += pending.result()  # the chunk before, in order
+            pending = pool.submit(rest, h, s, e)
+        if pending is not None:
+            total += pending.result()
     return total, max(n - 1, 0)
+
+
+def _chunk_nats(model: Any, h: np.ndarray, targets: np.ndarray) -> float:
+    """Summed cross-entropy (nats) of the readout of ``h (l, 1, H)`` for ``targets (l,)``."""
+    W, b = model.readout.params["W_hy"], model.readout.params["b_y"]
+    z = (h[:, 0, :] @ W.T + b).astype(np.float64)  # (l, V) logits
+    zmax = z.max(axis=1, keepdims=True)
+    logz = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]  # (l,)
+    tgt = np.asarray(targets, dtype=np.intp)
+    return float(np.sum(logz - z[np.arange(len(tgt)), tgt]))
 
 
 def text_metrics(nats_sum: float, n: int, unknown: int, chars: int) -> dict[str, float]:

@@ -309,11 +309,11 @@ class Trainer:
         # after the loop only lets the run finish its evaluation and checkpoint.
         with noted_signals(self._note_signal):
             self.emit("on_start")
+            from ..kernels._split import step_threads  # Numba: only when training runs
+
             if self.background:
                 self._evaluator = BackgroundEvaluator()
             try:
-                from ..kernels._split import step_threads  # Numba: only when training runs
-
                 # one error state for the whole loop: entered at every step, it cost ~10 us
                 # of a 1.3 ms adding step (on caches the kernels had filled)
                 with single_thread_blas(), step_threads(self.threads), np.errstate(**QUIET_FLOATS):
@@ -326,7 +326,8 @@ class Trainer:
                     self._evaluator = None
             self.seconds = time.perf_counter() - self._start
             if final_evaluation and self.status == "not solved":
-                self._final_evaluation()
+                with step_threads(self.threads):  # the run's thread limit holds here too
+                    self._final_evaluation()
             if self.status == "not solved" and not self.source.has_criterion:
                 self.status = "finished"  # nothing to solve: the budget was the plan
             self.emit("on_end")
