@@ -53,10 +53,11 @@ def score(model: Any, codes: np.ndarray, *, chunk: int = 2048) -> tuple[float, i
     """Summed cross-entropy (nats) of ``model`` predicting ``codes[1:]`` from the characters
     before each, by the fixed rule (zero state at ``codes[0]``, carried to the end).
 
-    A stacked model runs on two threads where a second core is free (not during training,
-    whose evaluations keep to the core they are lent): the bottom layer runs over a chunk
-    while the layers above it and the readout run over the chunk before (the same results:
-    each layer sees the same inputs and states, and the chunks' sums are added in order).
+    A stacked model runs on two threads where a second core is free (not in an evaluation
+    running beside training, which keeps to the core it is lent): the bottom layer runs over a
+    chunk while the layers above it and the readout run over the chunk before (the same
+    results: each layer sees the same inputs and states, and the chunks' sums are added in
+    order).
 
     Parameters
     ----------
