@@ -8,6 +8,7 @@ import pytest
 MODULES = [
     "rnnlab.layers",
     "rnnlab._stack",
+    "rnnlab._states",
     "rnnlab.model",
     "rnnlab.readout",
     "rnnlab.init",

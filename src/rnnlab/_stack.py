@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import kernels
+from ._states import StateArg, join_state, state_parts
 from ._validate import (
     as_float_dtype,
     as_rng,
@@ -29,27 +30,7 @@ from ._validate import (
 )
 from .cells import Cell, reference_backward, reference_forward
 
-StateArg = np.ndarray | tuple[np.ndarray, np.ndarray] | None
 BACKENDS = ("fast", "reference")
-
-
-def state_parts(state: StateArg) -> list[np.ndarray]:
-    """A state argument as a list of arrays: ``None -> []``, ``h -> [h]``, ``(h, c) -> [h, c]``.
-
-    No checks: :meth:`RecurrentLayer.split_state` validates against a layer.
-
-    >>> h = np.zeros((1, 2, 3))
-    >>> state_parts(None), len(state_parts(h)), len(state_parts((h, h)))
-    ([], 1, 2)
-    """
-    if state is None:
-        return []
-    return list(state) if isinstance(state, tuple) else [state]
-
-
-def join_state(parts: list[np.ndarray]) -> StateArg:
-    """Inverse of :func:`state_parts` for a non-empty list: ``[h] -> h``, ``[h, c] -> (h, c)``."""
-    return parts[0] if len(parts) == 1 else tuple(parts)  # type: ignore[return-value]
 
 
 @dataclass
@@ -140,13 +121,12 @@ class RecurrentLayer:
         self.backend = check_choice("backend", backend, BACKENDS)
         gen = as_rng(rng)
         D, H = self.num_directions, self.hidden_size
-        widths = [self.input_size] + [D * H] * (self.num_layers - 1)
+        widths = self.layer_inputs
         n = sum(int(np.prod(shape)) for w in widths for shape in cell.param_shapes(w, H).values())
         check_memory("hidden_size", 2.0 * D * n * self.dtype.itemsize, "the parameters")
         self.params: dict[str, np.ndarray] = {}
         self._local_names = tuple(cell.param_shapes(1, 1))
-        for layer in range(self.num_layers):
-            layer_in = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+        for layer, layer_in in enumerate(widths):
             for d in range(self.num_directions):
                 local = cell.init_params(layer_in, self.hidden_size, rng=gen, dtype=self.dtype)
                 for name, value in local.items():
@@ -170,6 +150,13 @@ class RecurrentLayer:
     @property
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
+
+    @property
+    def layer_inputs(self) -> tuple[int, ...]:
+        """The input size of each stacked layer: ``input_size``, then ``dirs * hidden_size``."""
+        return (self.input_size,) + (self.num_directions * self.hidden_size,) * (
+            self.num_layers - 1
+        )
 
     @property
     def family(self) -> str:
@@ -197,12 +184,9 @@ class RecurrentLayer:
         (3, 1, True)
         """
         views = []
-        for layer in range(self.num_layers):
+        for layer, width in enumerate(self.layer_inputs):
             view = copy.copy(self)
-            view.num_layers = 1
-            view.input_size = (
-                self.input_size if layer == 0 else self.hidden_size * self.num_directions
-            )
+            view.num_layers, view.input_size = 1, width
             view.params = {
                 name + self._suffix(0, d): self.params[name + self._suffix(layer, d)]
                 for d in range(self.num_directions)

@@ -14,15 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._stack import (
-    BACKENDS,
-    LayerCache,
-    LayerDirection,
-    RecurrentLayer,
-    StateArg,
-    join_state,
-    state_parts,
-)
+from ._stack import BACKENDS, LayerCache, LayerDirection, RecurrentLayer
+from ._states import StateArg, join_state, state_parts
 from ._validate import check_finite_float
 from .cells import GRUCell, LSTMCell, RNNCell
 from .init import set_gate_bias

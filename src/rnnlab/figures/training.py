@@ -99,9 +99,9 @@ def _log_scale(ax) -> None:
             # over more than two decades, minor ticks at 2 and 5 only: the eight of each decade
             # are clutter there, and each is an object to lay out (a fifth of the drawing time)
             ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+
         # plain numbers (3, 0.4), not 3x10^0; minor ticks labelled only where a decade or less
         # is shown, as matplotlib's own log formatter decides
-
         class Plain(LogFormatter):
             def _num_to_string(self, x, vmin, vmax):  # 0.4, not 4e-01
                 return f"{x:g}"

@@ -62,6 +62,7 @@ def _reber_next(s: str) -> list[set[str]]:
 # the grammar as arrays for the compiled draw: SYM[q, k], NEXT[q, k] of branch k from state q
 _SYM = np.array([[_IDX[sym] for sym, _ in _REBER[q]] for q in range(5)], dtype=np.int64)
 _NEXT = np.array([[nxt for _, nxt in _REBER[q]] for q in range(5)], dtype=np.int64)
+_ENDS = tuple(_IDX[c] for c in "BTPE")  # the symbols the compiled draw places itself
 _LETTERS = bytes.maketrans(bytes(range(len(SYMBOLS))), SYMBOLS.encode())
 # (bitgen_address, draw_reber) once imported: an import statement at every draw cost ~6 us in a
 # training loop (on caches the step's kernels had filled)
@@ -81,8 +82,7 @@ def reber_batch(batch: int, rng: np.random.Generator) -> tuple:
         _compiled = (bitgen_address, draw_reber)
     bitgen_address, draw_reber = _compiled
     address = bitgen_address(rng)  # rng stays alive (this frame holds it) during the draw
-    ends = (_IDX["B"], _IDX["T"], _IDX["P"], _IDX["E"])
-    codes, starts, x, y, mask = draw_reber(address, batch, _SYM, _NEXT, len(SYMBOLS), *ends)
+    codes, starts, x, y, mask = draw_reber(address, batch, _SYM, _NEXT, len(SYMBOLS), *_ENDS)
     text = codes.astype(np.uint8).tobytes().translate(_LETTERS).decode()
     strings = [text[starts[b] : starts[b + 1]] for b in range(batch)]
     return x, y, mask, np.diff(starts) - 2, strings

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._stack import join_state, state_parts
+from .._states import join_state, state_parts
 from .._validate import NonFiniteError
 from ..data import Evaluation
 from ..data.cancel import called_off_by
